@@ -1,0 +1,1 @@
+"""Attacks, one package per family; each family lists its recipes in ``__all__``."""

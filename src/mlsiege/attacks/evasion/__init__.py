@@ -1,0 +1,3 @@
+"""attacks/evasion recipes (see docs/)."""
+
+__all__: list[str] = []

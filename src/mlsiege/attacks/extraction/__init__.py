@@ -1,0 +1,3 @@
+"""attacks/extraction recipes (see docs/)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""attacks/poisoning recipes (see docs/)."""
+
+__all__: list[str] = []

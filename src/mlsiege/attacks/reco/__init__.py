@@ -1,0 +1,3 @@
+"""attacks/reco recipes (see docs/)."""
+
+__all__: list[str] = []

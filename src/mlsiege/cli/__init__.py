@@ -1,0 +1,1 @@
+"""The ``mlsiege`` command line (typer + rich): a thin layer over the library."""

@@ -1,0 +1,1 @@
+"""Defenses, one package per stage: data, model, serving, reco."""

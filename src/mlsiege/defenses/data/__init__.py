@@ -1,0 +1,3 @@
+"""defenses/data recipes (see docs/)."""
+
+__all__: list[str] = []

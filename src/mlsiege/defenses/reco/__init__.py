@@ -1,0 +1,3 @@
+"""defenses/reco recipes (see docs/)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""defenses/serving recipes (see docs/)."""
+
+__all__: list[str] = []

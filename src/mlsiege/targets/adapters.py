@@ -1,0 +1,246 @@
+"""Adapters: build a target from what a user has (a callable, a fitted estimator, a file).
+
+One adapter per *kind of thing*, never one subclass per framework (the lesson of ART's 60 KB
+``scikitlearn.py``): anything with scikit-learn's method names (scikit-learn itself, pipelines,
+LightGBM, XGBoost's sklearn API, PyOD detectors) goes through :func:`from_estimator`.
+
+Sign convention: every anomaly scorer here answers **higher = more anomalous**. scikit-learn's
+outlier detectors answer ``score_samples`` with higher = more normal, so the adapter negates it;
+PyOD's ``decision_function`` is already higher = more anomalous and is passed through.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlsiege.errors import ConfigError, TargetError
+
+__all__ = [
+    "CallableTarget",
+    "EstimatorClassifier",
+    "EstimatorRegressor",
+    "EstimatorScorer",
+    "from_callable",
+    "from_estimator",
+    "load_joblib",
+]
+
+_KINDS = ("classifier", "scorer", "regressor")
+
+
+class _Inputs:
+    """Turns the attack-space array into what a model was fitted on.
+
+    With a schema, categorical codes become their levels and the columns get their names; with
+    only ``feature_names_in_`` (a model fitted on a DataFrame), the array is labelled.
+    """
+
+    def __init__(self, schema: Any = None, feature_names: list[str] | None = None) -> None:
+        self.schema = schema
+        self.feature_names = feature_names
+
+    def __call__(self, X: np.ndarray) -> Any:
+        if self.schema is not None:
+            return self.schema.decode(X)
+        if self.feature_names is not None:
+            return pd.DataFrame(np.asarray(X), columns=self.feature_names)
+        return np.asarray(X)
+
+
+class CallableTarget:
+    """A target answered by plain Python functions.
+
+    Parameters
+    ----------
+    fn
+        ``fn(X) -> labels`` (classifier / regressor) or ``fn(X) -> scores`` (scorer).
+    kind
+        ``"classifier"``, ``"scorer"`` (higher = more anomalous) or ``"regressor"``.
+    proba
+        Optional ``proba(X) -> (n, n_classes)`` for a classifier that exposes probabilities.
+    classes
+        Class labels in the column order of ``proba`` (default ``[0, 1]``).
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[np.ndarray], Any],
+        kind: str = "classifier",
+        *,
+        proba: Callable[[np.ndarray], Any] | None = None,
+        classes: Any = None,
+        threshold: float | None = None,
+    ) -> None:
+        if kind not in _KINDS:
+            raise ConfigError(f"kind must be one of {_KINDS}, got {kind!r}")
+        self.fn = fn
+        self.kind = kind
+        self._proba = proba
+        self.classes_ = np.asarray(classes if classes is not None else [0, 1])
+        if threshold is not None:
+            self.threshold = float(threshold)
+
+    def __getattr__(self, name: str) -> Any:
+        # expose exactly the capabilities this kind has, so hasattr() tells the truth
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name == "predict" and self.kind in ("classifier", "regressor"):
+            return lambda X: np.asarray(self.fn(X))
+        if name == "predict_proba" and self.kind == "classifier" and self._proba is not None:
+            return lambda X: np.asarray(self._proba(X), dtype=float)
+        if name == "score" and self.kind == "scorer":
+            return lambda X: np.asarray(self.fn(X), dtype=float)
+        raise AttributeError(name)
+
+
+def from_callable(fn: Callable[[np.ndarray], Any], kind: str = "classifier", **kwargs: Any) -> CallableTarget:
+    """Target from a function: the purest black box.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = from_callable(lambda X: X.sum(axis=1), kind="scorer")
+    >>> t.score(np.ones((2, 3))).tolist()
+    [3.0, 3.0]
+    """
+    return CallableTarget(fn, kind, **kwargs)
+
+
+class EstimatorClassifier:
+    """A fitted classifier with scikit-learn's method names."""
+
+    def __init__(self, estimator: Any, inputs: _Inputs) -> None:
+        self.estimator = estimator
+        self._inputs = inputs
+        self.classes_ = np.asarray(getattr(estimator, "classes_", [0, 1]))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.estimator.predict(self._inputs(X)))
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "predict_proba" and hasattr(self.estimator, "predict_proba"):
+            return lambda X: np.asarray(self.estimator.predict_proba(self._inputs(X)), dtype=float)
+        raise AttributeError(name)
+
+
+class EstimatorRegressor:
+    """A fitted regressor with scikit-learn's method names."""
+
+    def __init__(self, estimator: Any, inputs: _Inputs) -> None:
+        self.estimator = estimator
+        self._inputs = inputs
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.estimator.predict(self._inputs(X)), dtype=float)
+
+
+class EstimatorScorer:
+    """A fitted outlier detector; ``score`` is higher = more anomalous whatever the library.
+
+    ``threshold`` is the score above which the detector itself calls a row an outlier
+    (scikit-learn: ``-offset_``; PyOD: ``threshold_``), so ``ThresholdOracle(t, t.threshold)``
+    reproduces the deployed accept/reject decision.
+    """
+
+    def __init__(self, estimator: Any, inputs: _Inputs) -> None:
+        self.estimator = estimator
+        self._inputs = inputs
+        if _is_pyod(estimator):
+            self._sign = 1.0
+            self._method = "decision_function"
+            self.threshold = float(getattr(estimator, "threshold_", np.nan))
+        elif hasattr(estimator, "score_samples"):
+            self._sign = -1.0
+            self._method = "score_samples"
+            offset = getattr(estimator, "offset_", None)
+            self.threshold = float(-offset) if offset is not None else float("nan")
+        else:
+            raise ConfigError(f"{type(estimator).__name__} has neither PyOD's decision_function nor score_samples")
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        raw = getattr(self.estimator, self._method)(self._inputs(X))
+        return self._sign * np.asarray(raw, dtype=float)
+
+
+def _is_pyod(estimator: Any) -> bool:
+    return type(estimator).__module__.startswith("pyod.") or hasattr(estimator, "decision_scores_")
+
+
+def _kind_of(estimator: Any) -> str:
+    from sklearn.base import is_classifier, is_outlier_detector, is_regressor
+
+    if _is_pyod(estimator) or is_outlier_detector(estimator):
+        return "scorer"
+    if is_classifier(estimator) or hasattr(estimator, "predict_proba"):
+        return "classifier"
+    if is_regressor(estimator):
+        return "regressor"
+    if hasattr(estimator, "score_samples") and not hasattr(estimator, "predict_proba"):
+        return "scorer"
+    return "classifier"
+
+
+def from_estimator(estimator: Any, *, schema: Any = None, kind: str | None = None) -> Any:
+    """Target from a fitted scikit-learn-style object (pipelines, LightGBM, PyOD included).
+
+    Parameters
+    ----------
+    estimator
+        A fitted object with ``predict`` (classifier/regressor) or ``score_samples`` /
+        PyOD ``decision_function`` (outlier detector).
+    schema
+        When given, attack-space rows are decoded into a DataFrame with the schema's names and
+        categorical levels before the model sees them (for pipelines fitted on DataFrames).
+    kind
+        Force ``"classifier"``, ``"scorer"`` or ``"regressor"``; guessed when omitted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
+    >>> t = from_estimator(LogisticRegression().fit(X, y))
+    >>> t.predict(np.array([[3.0]])).tolist()
+    [1]
+    """
+    kind = kind or _kind_of(estimator)
+    if kind not in _KINDS:
+        raise ConfigError(f"kind must be one of {_KINDS}, got {kind!r}")
+    names = getattr(estimator, "feature_names_in_", None)
+    inputs = _Inputs(schema, list(names) if names is not None else None)
+    if kind == "scorer":
+        return EstimatorScorer(estimator, inputs)
+    if kind == "regressor":
+        return EstimatorRegressor(estimator, inputs)
+    return EstimatorClassifier(estimator, inputs)
+
+
+def load_joblib(path: str | Path, *, schema: Any = None, kind: str | None = None, warn: bool = True) -> Any:
+    """Load a joblib/pickle file and adapt it with :func:`from_estimator`.
+
+    Unpickling runs arbitrary code from the file: load only files you trust, and prefer ONNX
+    (:func:`mlsiege.targets.onnx.load_onnx`) for models that come from elsewhere.
+    """
+    import joblib
+
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"model file not found: {path}")
+    if warn:
+        warnings.warn(
+            f"loading {path.name} unpickles it, which runs code from the file; load only trusted files "
+            "(ONNX is the safe alternative)",
+            UserWarning,
+            stacklevel=2,
+        )
+    try:
+        estimator = joblib.load(path)
+    except Exception as exc:
+        raise TargetError(f"could not load {path}: {type(exc).__name__}: {exc}") from exc
+    return from_estimator(estimator, schema=schema, kind=kind)
