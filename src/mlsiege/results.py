@@ -198,9 +198,13 @@ def comparable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return comparable(value.tolist())
     if isinstance(value, np.generic):
-        return value.item()
+        return comparable(value.item())
     if isinstance(value, float) and math.isnan(value):
         return "nan"
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame
+        return {"columns": [str(c) for c in value.columns], "values": comparable(value.to_numpy().tolist())}
+    if hasattr(value, "to_dict") and hasattr(value, "index"):  # a Series
+        return comparable(value.to_numpy().tolist())
     if hasattr(value, "__dict__") and not isinstance(value, type):
         # fitted models and the like: compare their public learned state
         return {k: comparable(v) for k, v in sorted(vars(value).items()) if not k.startswith("__")}

@@ -10,10 +10,9 @@ standard repair of constrained tabular attacks (Simonetto et al. 2022, MOEVA).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import ast
 import itertools
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -166,10 +165,10 @@ def _milp_row(schema: Schema, sys: LinearSystem, x: np.ndarray, o: np.ndarray | 
 
 def _descend(schema: Schema, x: np.ndarray, o: np.ndarray | None, iters: int = 60) -> np.ndarray:
     """Numeric descent on the total violation over mutable features (non-linear relations)."""
-    O = None if o is None else o[None, :]
+    orig = None if o is None else o[None, :]
     free = np.flatnonzero(schema.mutable_mask)
-    cur = schema.repair(x[None, :], O)
-    cur_v = schema.total_violation(cur, O)[0]
+    cur = schema.repair(x[None, :], orig)
+    cur_v = schema.total_violation(cur, orig)[0]
     step = 0.1 * schema.scale()
     for _ in range(iters):
         if cur_v <= 1e-9:
@@ -179,8 +178,8 @@ def _descend(schema: Schema, x: np.ndarray, o: np.ndarray | None, iters: int = 6
             for sgn in (1.0, -1.0):
                 cand = cur.copy()
                 cand[0, j] += sgn * step[j]
-                cand = schema.repair(cand, O)
-                v = schema.total_violation(cand, O)[0]
+                cand = schema.repair(cand, orig)
+                v = schema.total_violation(cand, orig)[0]
                 if v < cur_v - 1e-12:
                     cur, cur_v, improved = cand, v, True
         if not improved:
@@ -207,15 +206,15 @@ def _bisect(schema: Schema, x: np.ndarray, o: np.ndarray, steps: int = 20) -> np
 def project_rows(schema: Schema, X: np.ndarray, original: np.ndarray | None = None) -> np.ndarray:
     """See :meth:`Schema.project`."""
     X = np.atleast_2d(np.asarray(X, dtype=float))
-    O = None if original is None else np.broadcast_to(np.atleast_2d(np.asarray(original, dtype=float)), X.shape)
-    R = schema.repair(X, O)
-    bad = np.flatnonzero(~schema.valid_mask(R, O))
+    orig = None if original is None else np.broadcast_to(np.atleast_2d(np.asarray(original, dtype=float)), X.shape)
+    R = schema.repair(X, orig)
+    bad = np.flatnonzero(~schema.valid_mask(R, orig))
     if not len(bad):
         return R
     sys = _system(schema)
-    o_valid = None if O is None else schema.valid_mask(O, O)
+    o_valid = None if orig is None else schema.valid_mask(orig, orig)
     for r in bad:
-        o = None if O is None else O[r]
+        o = None if orig is None else orig[r]
         sol = _milp_row(schema, sys, R[r], o) if sys.linear else None
         if sol is not None:
             sol = schema.recompute_derived(sol[None, :])[0]

@@ -232,14 +232,14 @@ class Schema:
         for g, idx in self.groups.items():
             out[f"group:{g}"] = np.abs(X[:, idx].sum(axis=1) - 1.0)
         if original is not None:
-            O = np.broadcast_to(np.atleast_2d(np.asarray(original, dtype=float)), X.shape)
+            orig = np.broadcast_to(np.atleast_2d(np.asarray(original, dtype=float)), X.shape)
             for j, f in enumerate(self.features):
                 if f.mutability == "immutable":
-                    out[f"immutable:{f.name}"] = np.abs(X[:, j] - O[:, j])
+                    out[f"immutable:{f.name}"] = np.abs(X[:, j] - orig[:, j])
                 if f.direction == "increase":
-                    out[f"direction:{f.name}"] = np.maximum(0.0, O[:, j] - X[:, j])
+                    out[f"direction:{f.name}"] = np.maximum(0.0, orig[:, j] - X[:, j])
                 elif f.direction == "decrease":
-                    out[f"direction:{f.name}"] = np.maximum(0.0, X[:, j] - O[:, j])
+                    out[f"direction:{f.name}"] = np.maximum(0.0, X[:, j] - orig[:, j])
         cols = self._columns(X)
         for i, e in self._formulas.items():
             f = self.features[i]
@@ -304,23 +304,25 @@ class Schema:
         Relational constraints are left to :meth:`project`. Returns a new array.
         """
         X = np.array(np.atleast_2d(X), dtype=float, copy=True)
-        O = None if original is None else np.broadcast_to(np.atleast_2d(np.asarray(original, dtype=float)), X.shape)
+        orig = None if original is None else np.broadcast_to(np.atleast_2d(np.asarray(original, dtype=float)), X.shape)
         lo, hi = self.low, self.high
-        if O is not None:
+        if orig is not None:
             imm = self.mask("immutable")
-            X[:, imm] = O[:, imm]
+            X[:, imm] = orig[:, imm]
             inc = np.array([f.direction == "increase" for f in self.features])
             dec = np.array([f.direction == "decrease" for f in self.features])
-            lo = np.where(inc, np.maximum(lo, O), lo)
-            hi = np.where(dec, np.minimum(hi, O), hi)
+            lo = np.where(inc, np.maximum(lo, orig), lo)
+            hi = np.where(dec, np.minimum(hi, orig), hi)
+        lo = np.broadcast_to(lo, X.shape)
+        hi = np.broadcast_to(hi, X.shape)
         fill = np.where(np.isfinite(lo), lo, np.where(np.isfinite(hi), hi, 0.0))
         X = np.where(np.isnan(X), fill, X)
         X = np.clip(X, lo, hi)
-        disc = self.discrete_mask
-        X[:, disc] = np.round(X[:, disc])
+        disc = np.broadcast_to(self.discrete_mask, X.shape)
+        X = np.where(disc, np.round(X), X)
         # rounding can leave a discrete value outside a fractional bound: step back inside
-        X[:, disc] = np.where(X[:, disc] < lo[disc], np.ceil(lo[disc] - 1e-12), X[:, disc])
-        X[:, disc] = np.where(X[:, disc] > hi[disc], np.floor(hi[disc] + 1e-12), X[:, disc])
+        X = np.where(disc & (X < lo), np.ceil(lo - 1e-12), X)
+        X = np.where(disc & (X > hi), np.floor(hi + 1e-12), X)
         for idx in self.groups.values():
             block = X[:, idx]
             winner = np.argmax(block, axis=1)
