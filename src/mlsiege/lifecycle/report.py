@@ -42,6 +42,7 @@ def run_audit(pipeline_path: str | Path, out: str | Path, *, budget: int = 500, 
         try:
             dynamic, extra_findings, generalization = dynamic_audit(pipeline, Path(pipeline_path).parent, budget=budget, seed=seed)
             payload["dynamic"] = dynamic
+            payload["notes"] += dynamic.pop("notes", [])
             payload["generalization"] = generalization
             payload["findings"] = findings + [f.to_dict() for f in extra_findings]
         except Exception as exc:  # keep the static audit: write what finished, say what did not
