@@ -184,6 +184,9 @@ def _poison_source(pipeline: PipelineSpec, data: dict[str, Any], trainer: Any, *
             "atlas_techniques": ["AML.T0020"]}
 
 
+STATIC_PATH = {"probe-evade": "probe-extract-evade", "poison-source": "poison-source"}
+
+
 def dynamic_audit(pipeline: PipelineSpec, base: Path, *, budget: int = 200, seed: int = 0) -> tuple[dict, list, dict | None]:
     """Run what the artefacts allow; returns (dynamic results, extra findings, generalization)."""
     from mlsiege.lifecycle.generalization import novel_class_test
@@ -204,11 +207,21 @@ def dynamic_audit(pipeline: PipelineSpec, base: Path, *, budget: int = 200, seed
             attacks.append(run())
         except Exception as exc:  # one attack failing must not lose the others
             notes.append(f"{name} failed: {type(exc).__name__}: {exc}")
+    from mlsiege.lifecycle.audit import static_audit
+
+    verdicts = {v.path: v for v in static_audit(pipeline).verdicts}
     for a in attacks:
         through = a["stages"][-1]["caught"]
         rate = through / max(1, a["attempted"])
         a["through_rate"] = rate
-        if a["attempted"] and rate >= 0.5:
+        verdict = verdicts.get(STATIC_PATH[a["attack"]])
+        if a["attempted"] and rate >= 0.5 and verdict is not None and verdict.status == "stopped":
+            findings.append(Finding(
+                title=f"Controls meant to stop {verdict.path} let {through} of {a['attempted']} attempts through",
+                severity="high", rule="a path the static audit calls stopped lets >= 50% through -> high",
+                evidence={"through_rate": rate, "controls": [f"{s}:{c}" for s, c in verdict.stopped_at]},
+                atlas_techniques=tuple(a.get("atlas_techniques", ())), source=f"lifecycle-dynamic:{a['attack']}"))
+        elif a["attempted"] and rate >= 0.5:
             findings.append(Finding(
                 title=f"Dynamic audit: {through} of {a['attempted']} {a['attack']} attempts got through every stage",
                 severity="high", rule="through rate >= 50% in the dynamic audit -> high",

@@ -1,6 +1,7 @@
 """``mlsiege lifecycle init``: a commented pipeline template, starting from a maturity preset.
 
-The presets mirror the registration scenario's profiles: ``low`` (no validation, no logging, no
+The presets are the registration scenario's maturity profiles
+(:data:`mlsiege.lifecycle.profiles.PROFILES`): ``low`` (no validation, no logging, no
 maintenance), ``hardened-model`` (``low`` plus a hardened model: the claim under test is that
 this alone gives little), ``medium`` and ``high``. A template audits unedited; the artefact
 fields stay commented out until a user points them at real files.
@@ -10,33 +11,16 @@ from __future__ import annotations
 
 from mlsiege.errors import ConfigError
 from mlsiege.lifecycle.controls import CONTROL_CATALOG, STAGES
+from mlsiege.lifecycle.profiles import PROFILES
 
 __all__ = ["MATURITY_PRESETS", "render_template"]
 
-MATURITY_PRESETS: dict[str, dict[str, list[str]]] = {
-    "low": {stage: [] for stage in STAGES},
-    "hardened-model": {**{stage: [] for stage in STAGES}, "train": ["model_hardening", "ensemble"]},
-    "medium": {
-        "collect": ["intake_rate_limits"],
-        "validate": ["schema_validation"],
-        "transform": [],
-        "train": [],
-        "evaluate": ["model_validation"],
-        "serve": ["access_control", "query_limits", "telemetry_logging"],
-        "monitor": ["drift_monitoring"],
-        "reuse": ["schema_validation"],
-    },
-    "high": {
-        "collect": ["intake_rate_limits", "provenance_tracking"],
-        "validate": ["schema_validation", "poisoning_screen"],
-        "transform": ["provenance_tracking"],
-        "train": ["retraining_cleaned"],
-        "evaluate": ["model_validation"],
-        "serve": ["access_control", "query_limits", "output_policy", "probing_detection", "telemetry_logging"],
-        "monitor": ["probing_detection", "drift_monitoring", "human_review"],
-        "reuse": ["poisoning_screen", "provenance_tracking"],
-    },
-}
+def _presets() -> dict[str, dict[str, list[str]]]:
+    # one source of truth: the registration scenario's maturity profiles
+    return {name: {stage: profile.at(stage) for stage in STAGES} for name, profile in PROFILES.items()}
+
+
+MATURITY_PRESETS: dict[str, dict[str, list[str]]] = _presets()
 
 _STAGE_NOTES = {
     "collect": "where records come from: sign-up forms, partner feeds, purchased lists",
