@@ -208,4 +208,12 @@ def comparable(value: Any) -> Any:
     if hasattr(value, "__dict__") and not isinstance(value, type):
         # fitted models and the like: compare their public learned state
         return {k: comparable(v) for k, v in sorted(vars(value).items()) if not k.startswith("__")}
+    if not isinstance(value, (type, str, bytes, int, float, bool)) and value is not None:
+        # extension objects without __dict__ (scikit-learn's Cython Tree) compare by their state
+        try:
+            state = value.__getstate__()
+        except (AttributeError, TypeError):
+            return value
+        if isinstance(state, Mapping):
+            return comparable(state)
     return value

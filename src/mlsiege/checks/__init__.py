@@ -30,6 +30,8 @@ from mlsiege.checks.harnesses import (
     extraction_harness,
     poisoning_harness,
 )
+from mlsiege.checks.reco import reco_attack_harness
+from mlsiege.checks.reco_defense import reco_defense_harness
 from mlsiege.errors import ConfigError
 
 __all__ = ["FAMILIES", "CountingTarget", "Harness", "check_target_adapter", "yield_checks"]
@@ -40,6 +42,8 @@ FAMILIES: dict[str, Callable[[], Harness]] = {
     "extraction": extraction_harness,
     "poisoning": poisoning_harness,
     "data_defense": data_defense_harness,
+    "reco_attack": reco_attack_harness,
+    "reco_defense": reco_defense_harness,
 }
 
 _WITH_TARGET = (
@@ -64,6 +68,8 @@ def yield_checks(component: Any, family: str) -> Iterator[tuple[str, Callable[[]
     yield "check_docstring_cites_source", partial(common.check_docstring_cites_source, component)
     harness = FAMILIES[family]()
     for check in _WITH_TARGET:
+        yield check.__name__, partial(check, component, harness)
+    for check in harness.extra.get("checks", ()):  # a family's own checks (e.g. sybil budgets)
         yield check.__name__, partial(check, component, harness)
 
 

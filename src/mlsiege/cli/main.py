@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 
 from mlsiege import __version__
-from mlsiege.cli import attack_cmd, scenario_cmd, schema_cmd, target_cmd
+from mlsiege.cli import (
+    attack_cmd,
+    campaign_cmd,
+    gateway_cmd,
+    lifecycle_cmd,
+    reco_cmd,
+    registration_cmd,
+    scan_cmd,
+    scenario_cmd,
+    schema_cmd,
+    target_cmd,
+)
 
 app = typer.Typer(
     help="mlsiege: red-team deployed ML systems across their lifecycle, with numbers.",
@@ -17,6 +28,14 @@ app.add_typer(target_cmd.app, name="target")
 app.add_typer(attack_cmd.app, name="attack")
 app.add_typer(scenario_cmd.app, name="scenario")
 # further groups and commands (one line each):
+app.command("demo")(registration_cmd.demo)
+app.add_typer(reco_cmd.app, name="reco")
+app.command("serve")(gateway_cmd.serve)
+app.add_typer(gateway_cmd.keys_app_group, name="gateway")
+app.command("scan")(scan_cmd.scan)
+app.command("report")(scan_cmd.report)
+app.add_typer(campaign_cmd.app, name="campaign")
+app.add_typer(lifecycle_cmd.app, name="lifecycle")
 
 
 def _version(value: bool) -> None:

@@ -172,14 +172,22 @@ def _is_pyod(estimator: Any) -> bool:
     return type(estimator).__module__.startswith("pyod.") or hasattr(estimator, "decision_scores_")
 
 
+def _sklearn_says(check: Any, estimator: Any) -> bool:
+    # scikit-learn >= 1.6 raises AttributeError for objects with fit() but no __sklearn_tags__
+    try:
+        return bool(check(estimator))
+    except AttributeError:
+        return False
+
+
 def _kind_of(estimator: Any) -> str:
     from sklearn.base import is_classifier, is_outlier_detector, is_regressor
 
-    if _is_pyod(estimator) or is_outlier_detector(estimator):
+    if _is_pyod(estimator) or _sklearn_says(is_outlier_detector, estimator):
         return "scorer"
-    if is_classifier(estimator) or hasattr(estimator, "predict_proba"):
+    if _sklearn_says(is_classifier, estimator) or hasattr(estimator, "predict_proba"):
         return "classifier"
-    if is_regressor(estimator):
+    if _sklearn_says(is_regressor, estimator):
         return "regressor"
     if hasattr(estimator, "score_samples") and not hasattr(estimator, "predict_proba"):
         return "scorer"

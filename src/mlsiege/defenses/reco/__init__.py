@@ -1,3 +1,33 @@
-"""defenses/reco recipes (see docs/)."""
+"""Recommender mitigations: detect coordinated engagement, and rank robustly.
 
-__all__: list[str] = []
+Every recipe in ``__all__`` follows the ``reco_defense`` convention (see
+:mod:`mlsiege.checks.reco_defense`)::
+
+    detector(interactions, *, timestamps=None, follows=None, seed=0, threshold=None, **options)
+        -> DefenseResult over accounts (scores higher = more suspicious, groups: account -> id)
+
+Parts live in submodules: :mod:`.engagement` (inputs), :mod:`.synchrony` (time slots),
+:mod:`.profiles` (per-account features), :mod:`.flagging` (thresholds from a false-positive
+budget), :mod:`.ranking` (trust-weighted engagement, cohort influence caps, retraining without
+flagged accounts). See docs/reco-defenses.md.
+"""
+
+from mlsiege.defenses.reco.coengagement import coengagement_pacheco2021
+from mlsiege.defenses.reco.fraudar import fraudar_hooi2016
+from mlsiege.defenses.reco.lockstep import lockstep_beutel2013
+from mlsiege.defenses.reco.scorers import (
+    coordination_scorer,
+    profile_scorer_chirita2005,
+    shilling_pca_mehta2007,
+)
+from mlsiege.defenses.reco.trust import sybilrank_cao2012
+
+__all__ = [
+    "coengagement_pacheco2021",
+    "coordination_scorer",
+    "fraudar_hooi2016",
+    "lockstep_beutel2013",
+    "profile_scorer_chirita2005",
+    "shilling_pca_mehta2007",
+    "sybilrank_cao2012",
+]

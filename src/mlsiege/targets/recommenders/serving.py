@@ -8,13 +8,14 @@ module masks what each user already engaged with and keeps the ``k`` best items 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
 
 from mlsiege.errors import ConfigError
 
-__all__ = ["as_user_items", "row_top_k", "top_k"]
+__all__ = ["as_user_items", "row_top_k", "top_k", "top_k_sparse"]
 
 
 def as_user_items(interactions: object) -> sp.csr_matrix:
@@ -22,7 +23,7 @@ def as_user_items(interactions: object) -> sp.csr_matrix:
     matrix = getattr(interactions, "matrix", interactions)
     if not sp.issparse(matrix):
         matrix = sp.csr_matrix(np.asarray(matrix, dtype=np.float32))
-    matrix = sp.csr_matrix(matrix, dtype=np.float32)
+    matrix = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
     if matrix.ndim != 2:
         raise ConfigError(f"interactions must be a 2-D users x items matrix, got shape {matrix.shape}")
     matrix.sum_duplicates()
@@ -83,6 +84,7 @@ def top_k(
     *,
     prior: np.ndarray | None = None,
     batch: int = 2048,
+    threads: int = 2,
 ) -> np.ndarray:
     """Top-``k`` unseen items per user, best first, shape ``(len(users), k)``.
 
@@ -96,7 +98,8 @@ def top_k(
     k = int(min(k, n_items))
     out = np.empty((len(users), k), dtype=np.int64)
     tie = None if prior is None else (np.asarray(prior, dtype=np.float32) * 1e-6)
-    for start in range(0, len(users), batch):
+
+    def serve(start: int) -> None:
         chunk = users[start : start + batch]
         block = np.asarray(scores(chunk), dtype=np.float32)
         if tie is not None:
@@ -105,4 +108,81 @@ def top_k(
         r_idx = np.repeat(np.arange(len(chunk)), np.diff(rows.indptr))
         block[r_idx, rows.indices] = -np.inf
         out[start : start + len(chunk)] = row_top_k(block, k)[0]
+
+    # numpy and scipy.sparse release the GIL in these kernels: two threads use both cores
+    starts = range(0, len(users), batch)
+    if len(users) <= batch or threads <= 1:
+        for start in starts:
+            serve(start)
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(serve, starts))
+    return out
+
+
+def top_k_sparse(
+    scores: Callable[[np.ndarray], sp.csr_matrix],
+    seen: sp.csr_matrix,
+    users: np.ndarray,
+    k: int,
+    *,
+    prior: np.ndarray,
+    batch: int = 4096,
+    threads: int = 2,
+) -> np.ndarray:
+    """Like :func:`top_k` for models whose score rows are sparse (item-kNN, random walks).
+
+    Candidates per user are the stored scores plus the ``2 k`` items with the highest ``prior``
+    (the cold-user fallback); seen items are dropped and the rest sorted, so the cost follows the
+    number of stored scores, not users x items. Rows left with fewer than ``k`` candidates (a
+    user who saw every popular item) are served by the dense path.
+    """
+    if int(k) != k or k < 1:
+        raise ConfigError(f"k must be a positive integer, got {k!r}")
+    n_users, n_items = seen.shape
+    users = _check_users(users, n_users)
+    k = int(min(k, n_items))
+    tie = np.asarray(prior, dtype=np.float32) * 1e-6
+    popular = np.argsort(-tie, kind="stable")[: min(n_items, 2 * k)]
+    out = np.empty((len(users), k), dtype=np.int64)
+
+    def serve(start: int) -> None:
+        chunk = users[start : start + batch]
+        n = len(chunk)
+        base = sp.csr_matrix(scores(chunk), dtype=np.float32)
+        # the fallback items enter as structure only (a value far below any score), the prior once
+        fallback = sp.csr_matrix(
+            (np.full(n * popular.size, 1e-30, dtype=np.float32), np.tile(popular, n), np.arange(n + 1) * popular.size),
+            shape=(n, n_items),
+        )
+        seen_rows = seen[chunk]
+        # seen items get a large negative score in the same sparse sum, then are filtered out
+        cand = (base + fallback - seen_rows * np.float32(1e9)).tocsr()
+        data = cand.data + tie[cand.indices]
+        valid = data > 0
+        rows_all = np.repeat(np.arange(n), np.diff(cand.indptr))
+        rows, cols, data = rows_all[valid], cand.indices[valid], data[valid]
+        counts = np.bincount(rows, minlength=n)
+        row_start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        # one float key orders rows, then values descending (all scores are > 0)
+        order = np.argsort(rows + 1.0 / (2.0 + data.astype(np.float64)))
+        rank = np.arange(order.size) - row_start[rows[order]]
+        keep = rank < k
+        block = np.zeros((n, k), dtype=np.int64)
+        block[rows[order[keep]], rank[keep]] = cols[order[keep]]
+        short = np.flatnonzero(counts < k)
+        if short.size:
+            dense = sp.csr_matrix(scores(chunk[short]), dtype=np.float32).toarray() + tie
+            sr = seen_rows[short]
+            dense[np.repeat(np.arange(short.size), np.diff(sr.indptr)), sr.indices] = -np.inf
+            block[short] = row_top_k(dense, k)[0]
+        out[start : start + n] = block
+
+    starts = range(0, len(users), batch)
+    if len(users) <= batch or threads <= 1:
+        for start in starts:
+            serve(start)
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(serve, starts))
     return out

@@ -1,0 +1,1 @@
+"""Metrics: pure functions over predictions, masks and results, one module per topic."""

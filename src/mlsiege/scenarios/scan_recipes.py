@@ -1,0 +1,69 @@
+"""Which recipe fills each role of a scan: a plain table of names, looked up in each family's
+``__all__`` (no ``eval``, no dotted strings from the user).
+
+The first name of a role's preference list that its family package exports is used; when none
+is, the family's first exported recipe is (except for ``evasion_score``, which needs a recipe
+that uses scores). A role whose family exports nothing is skipped by
+the scan with the reason "no recipe of this family is installed".
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["FAMILIES", "PREFERENCES", "default_recipes", "recipe_by_name"]
+
+#: role -> family package
+FAMILIES = {
+    "evasion_score": "mlsiege.attacks.evasion",
+    "evasion_label": "mlsiege.attacks.evasion",
+    "extraction": "mlsiege.attacks.extraction",
+    "poisoning": "mlsiege.attacks.poisoning",
+}
+
+#: role -> recipe names in order of preference
+PREFERENCES: dict[str, tuple[str, ...]] = {
+    "evasion_score": ("sparse_greedy_search", "moeva_simonetto2022"),
+    "evasion_label": ("hopskipjump_chen2020",),
+    "extraction": ("active_extraction_chandrasekaran2020",),
+    "poisoning": ("label_flip_targeted_xiao2012", "inject_phony_records"),
+}
+
+
+def _exports(package: str) -> list[str]:
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        return []
+    return [name for name in getattr(module, "__all__", []) if callable(getattr(module, name, None))]
+
+
+def recipe_by_name(role: str, name: str) -> tuple[str, Callable[..., Any]]:
+    """``(name, recipe)`` for a recipe its role's family exports; ``KeyError`` otherwise."""
+    package = FAMILIES[role]
+    if name not in _exports(package):
+        raise KeyError(f"{package} exports no recipe {name!r}")
+    return name, getattr(importlib.import_module(package), name)
+
+
+def default_recipes(roles: tuple[str, ...] = tuple(FAMILIES)) -> dict[str, Any]:
+    """``{role: (name, recipe)}`` for every role whose family exports a recipe.
+
+    ``poisoning`` maps to a list of pairs (every preferred recipe present is measured: they cost
+    refits, not queries).
+    """
+    chosen: dict[str, Any] = {}
+    for role in roles:
+        exported = _exports(FAMILIES[role])
+        preferred = [n for n in PREFERENCES.get(role, ()) if n in exported]
+        if not preferred and role != "evasion_score":  # a decision-based stand-in proves nothing about scores
+            preferred = exported[:1]
+        if not preferred:
+            continue
+        if role == "poisoning":
+            chosen[role] = [recipe_by_name(role, n) for n in preferred]
+        else:
+            chosen[role] = recipe_by_name(role, preferred[0])
+    return chosen

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from mlsiege.attacks.reco import (
+    audience_mimicry_tang2020,
+    engagement_pod_weerasinghe2020,
+    follow_ring_ferrara2016,
+    optimized_injection_fang2018,
+    random_attack_lam2004,
+)
+from mlsiege.attacks.reco.evaluate import cold_targets, evaluate_static_attack, hold_out_latest
+from mlsiege.errors import ConfigError
+from mlsiege.targets.recommenders import make_recommender
+
+
+@pytest.fixture(scope="module")
+def log():
+    rng = np.random.default_rng(5)
+    n_users, n_items = 400, 300
+    pop = 1.0 / np.arange(1, n_items + 1) ** 0.9
+    act = 1.0 / np.arange(1, n_users + 1) ** 0.5
+    p = np.outer(act, pop)
+    p = p / p.sum() * 12_000
+    m = sp.csr_matrix((rng.random((n_users, n_items)) < p).astype(np.float32) * rng.integers(1, 6, (n_users, n_items)))
+    m.eliminate_zeros()
+    return m
+
+
+def test_budget_and_targets(log):
+    r = random_attack_lam2004(log, targets=[1, 2], n_sybils=5, engagements_per_sybil=9, seed=0)
+    rows = r.artifacts["sybil_interactions"]
+    assert rows.shape == (5, log.shape[1]) and np.diff(rows.indptr).max() <= 9
+    assert (rows[:, [1, 2]].toarray() > 0).all()
+    with pytest.raises(ConfigError, match="exceed the budget"):
+        random_attack_lam2004(log, targets=[1, 2, 3], n_sybils=2, engagements_per_sybil=2)
+    with pytest.raises(ConfigError, match="n_sybils"):
+        random_attack_lam2004(log, targets=[1], n_sybils=0)
+
+
+def test_social_attacks_add_sybil_follows(log):
+    ring = follow_ring_ferrara2016(log, targets=[3], n_sybils=4, engagements_per_sybil=6, seed=1)
+    pod = engagement_pod_weerasinghe2020(log, targets=[3], n_sybils=4, engagements_per_sybil=6, seed=1)
+    n = log.shape[0]
+    for res in (ring, pod):
+        edges = res.artifacts["follows"]
+        assert (edges[:, 0] >= n).all()
+    inner = lambda e: int(((e[:, 0] >= n) & (e[:, 1] >= n)).sum())  # noqa: E731
+    assert inner(ring.artifacts["follows"]) == 4 and inner(pod.artifacts["follows"]) == 12
+
+
+def test_mimicry_copies_audience_profiles(log):
+    audience = np.zeros(log.shape[0], bool)
+    audience[:50] = True
+    res = audience_mimicry_tang2020(log, targets=[299], n_sybils=6, engagements_per_sybil=11, audience=audience, seed=0)
+    fillers = res.artifacts["sybil_interactions"][:, :299]
+    held_by_audience = np.asarray((log[:50] > 0).sum(axis=0)).ravel()[:299] > 0
+    assert held_by_audience[fillers.nonzero()[1]].all()
+
+
+def test_hold_out_and_cold_targets(log):
+    train, held = hold_out_latest(log, None)
+    assert train.nnz + held.nnz == log.nnz and held.nnz == int((np.diff(log.indptr) >= 2).sum())
+    t = cold_targets(train, 5, 0)
+    counts = np.diff(train.tocsc().indptr)
+    assert t.size == 5 and counts[t].max() <= np.quantile(counts, 0.25) + 1
+
+
+def test_optimized_beats_random_against_item_knn(log):
+    run = lambda recipe: evaluate_static_attack(  # noqa: E731
+        recipe, lambda: make_recommender("item-knn"), log, sybil_fraction=0.03, n_targets=3, seed=0
+    )
+    rnd, opt = run(random_attack_lam2004), run(optimized_injection_fang2018)
+    for key in ("hr_at_10_clean", "hr_at_10_attacked", "ndcg_at_10_clean", "ndcg_at_10_attacked", "seconds"):
+        assert key in rnd
+    assert opt["hr_at_10_attacked"] > opt["hr_at_10_clean"]
+    assert opt["hr_at_10_attacked"] >= 2 * rnd["hr_at_10_attacked"]
