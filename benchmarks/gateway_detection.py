@@ -37,11 +37,10 @@ import pandas as pd
 from sklearn.ensemble import GradientBoostingClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from setups import breast_cancer  # noqa: E402
-
 from mlsiege.schema import infer_schema  # noqa: E402
 from mlsiege.targets import Budgeted, LabelOnly  # noqa: E402
 from mlsiege.targets.http import HTTPTarget  # noqa: E402
+from setups import breast_cancer  # noqa: E402
 
 POLICY = textwrap.dedent('''\
     output: {mode: labels}
@@ -108,25 +107,27 @@ class Botnet:
 
 def benign_traffic(url: str, secrets: list[str], X: np.ndarray, low: np.ndarray, high: np.ndarray,
                    rows_per_key: int, names: list[str], seed: int, stop: threading.Event) -> None:
-    """Every benign key sends ``rows_per_key`` natural rows, 1-3 per request, keys interleaved."""
+    """Every benign key asks about ``rows_per_key`` distinct people (held-out rows plus small
+    per-person noise), 1 to 8 rows per request; requests of all keys interleaved at random."""
     import httpx
 
     rng = np.random.default_rng(seed)
-    plan = []
-    for s in secrets:
-        left = rows_per_key
-        while left > 0:
-            n = int(min(left, rng.integers(1, 4)))
-            plan.append((s, n))
-            left -= n
-    rng.shuffle(plan)
     sd = X.std(axis=0)
+    plan = []
+    for secret in secrets:
+        rows = X[rng.choice(len(X), rows_per_key, replace=False)]
+        rows = np.clip(rows + rng.normal(0, 0.1, rows.shape) * sd, low, high)
+        start = 0
+        while start < len(rows):
+            n = int(rng.integers(1, 9))
+            plan.append((secret, rows[start:start + n]))
+            start += n
+    order = rng.permutation(len(plan))
     with httpx.Client(timeout=60) as client:
-        for secret, n in plan:
+        for i in order:
             if stop.is_set():
                 return
-            rows = X[rng.integers(0, len(X), n)] + rng.normal(0, 0.1, (n, X.shape[1])) * sd
-            rows = np.clip(rows, low, high)
+            secret, rows = plan[i]
             body = {"rows": [dict(zip(names, map(float, r), strict=True)) for r in rows]}
             client.post(url, json=body, headers={"X-API-Key": secret})
 
@@ -187,23 +188,26 @@ def main() -> None:
                 time.sleep(0.5)
         api = Api(base, admin)
         benign_pool = np.vstack([setup.X_pool, setup.X_test])
-        runs = [("evasion", 1), ("evasion", bot_keys), ("extraction", 1), ("extraction", bot_keys)]
-        for r, (attack, n_keys) in enumerate(runs):
-            benign = [api.new_key(f"benign-{r}-{i}") for i in range(n_benign)]
+        benign = [api.new_key(f"benign-{i}") for i in range(n_benign)]
+        stop = threading.Event()
+        traffic = threading.Thread(target=benign_traffic, args=(
+            base + "/v1/predict", [s for _, s in benign], benign_pool, schema.low, schema.high,
+            rows_per_key, names, 100, stop))
+        traffic.start()  # benign keys keep asking while the attacks run, one after the other
+        runs = []
+        for r, (attack, n_keys) in enumerate([("evasion", 1), ("evasion", bot_keys),
+                                              ("extraction", 1), ("extraction", bot_keys)]):
             bots = [api.new_key(f"{attack}-{r}-{i}") for i in range(n_keys)]
-            stop = threading.Event()
-            traffic = threading.Thread(target=benign_traffic, args=(
-                base + "/v1/predict", [s for _, s in benign], benign_pool, schema.low, schema.high,
-                rows_per_key, names, 100 + r, stop))
-            traffic.start()
-            time.sleep(1.0)
             started = time.time()
-            run_attack(attack, Botnet(base + "/v1/predict", [s for _, s in bots], schema), setup, schema, budget, seed=r)
-            traffic.join()
-            seconds = time.time() - started
+            run_attack(attack, Botnet(base + "/v1/predict", [s for _, s in bots], schema), setup, schema,
+                       budget, seed=r)
+            runs.append((attack, bots, time.time() - started))
+        traffic.join()
+        alerts = api.all("/v1/alerts", "alerts")
+        benign_ids = {k for k, _ in benign}
+        flagged_benign = {a["key_id"] for a in alerts if a["key_id"] in benign_ids}
+        for attack, bots, seconds in runs:
             bot_ids = {k for k, _ in bots}
-            benign_ids = {k for k, _ in benign}
-            alerts = api.all("/v1/alerts", "alerts")
             named = [a for a in alerts if a["key_id"] in bot_ids]
             first = min(named, key=lambda a: a["query"]) if named else None
             records = [rec for k in sorted(bot_ids) for rec in api.all(f"/v1/admin/audit?key_id={k}", "records")
@@ -211,11 +215,10 @@ def main() -> None:
             sent = sum(rec["rows_n"] for rec in records)
             to_flag = (sum(rec["rows_n"] for rec in records if rec["first_row"] <= first["query"])
                        if first else None)
-            flagged_benign = {a["key_id"] for a in alerts if a["key_id"] in benign_ids}
-            row = {"attack": attack, "keys": n_keys, "queries_to_flag": to_flag, "flagged": first is not None,
+            row = {"attack": attack, "keys": len(bots), "queries_to_flag": to_flag, "flagged": first is not None,
                    "benign_keys": n_benign, "benign_keys_flagged_rate": round(len(flagged_benign) / n_benign, 4),
                    "attack_queries": sent, "detector": first["detector"] if first else None,
-                   "benign_rows_per_key": rows_per_key, "seconds": round(seconds, 1)}
+                   "benign_rows_per_key": rows_per_key, "attack_seconds": round(seconds, 1)}
             print(json.dumps(row), flush=True)
     finally:
         proc.terminate()

@@ -36,9 +36,8 @@ import pandas as pd
 from sklearn.ensemble import GradientBoostingClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from setups import breast_cancer  # noqa: E402
-
 from mlsiege.schema import infer_schema  # noqa: E402
+from setups import breast_cancer  # noqa: E402
 
 NAIVE = textwrap.dedent('''\
     import json, sqlite3, sys, threading, time

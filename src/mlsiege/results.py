@@ -201,9 +201,9 @@ def comparable(value: Any) -> Any:
         return comparable(value.item())
     if isinstance(value, float) and math.isnan(value):
         return "nan"
-    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame
+    if hasattr(value, "to_numpy") and hasattr(value, "columns"):  # a DataFrame
         return {"columns": [str(c) for c in value.columns], "values": comparable(value.to_numpy().tolist())}
-    if hasattr(value, "to_dict") and hasattr(value, "index"):  # a Series
+    if hasattr(value, "to_numpy") and hasattr(value, "index"):  # a Series (a Schema has .index too)
         return comparable(value.to_numpy().tolist())
     if hasattr(value, "__dict__") and not isinstance(value, type):
         # fitted models and the like: compare their public learned state

@@ -167,11 +167,19 @@ def test_rule_recovery_names_the_rejected_regions(world):
 
 def test_transfer_reports_its_rate(world):
     r = transfer_evasion_papernot2017(
-        from_callable(_rule), schema=world["schema"], pool_X=world["pool"], budget=80, seed=0, **SMALL,
+        from_callable(_rule), schema=world["schema"], pool_X=world["pool"], budget=80, seed=0, max_points=8, **SMALL,
     )
-    assert r.queries <= 80
+    assert r.queries <= 80 and r.metrics["attacked"] <= 8
     fooled = ~np.isnan(r.artifacts["adversarial"]).any(axis=1)
     assert fooled.any()
     assert 0.0 <= r.metrics["transfer_rate"] <= 1.0
     assert r.artifacts["success"].sum() == round(r.metrics["success_rate"] * r.metrics["attacked"])
     assert "AML.T0015" in r.atlas_techniques
+
+
+def test_equation_solving_recovers_a_linear_anomaly_score():
+    schema = Schema([Feature(f"x{i}", "real", -1.0, 1.0) for i in range(3)])
+    w = np.array([0.7, -1.3, 2.1])
+    r = equation_solving_tramer2016(from_callable(lambda X: X @ w + 0.25, kind="scorer"), schema=schema, budget=10, seed=0)
+    assert r.status == "succeeded" and r.queries == 4
+    assert np.allclose(r.artifacts["surrogate"].coef_.ravel(), w) and np.isclose(r.artifacts["surrogate"].intercept_[0], 0.25)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from conftest import make_blobs
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 
+from conftest import make_blobs
 from mlsiege.lifecycle.lineage import Lineage, content_hash
 from mlsiege.metrics.poisoning import survival_by_stage
 

@@ -39,3 +39,16 @@ def test_detect_writes_flagged_accounts_and_report(ratings, tmp_path):
 def test_unknown_detector_is_one_line_error(ratings, tmp_path):
     res = runner.invoke(app, ["reco", "detect", "--interactions", str(ratings[0]), "--detector", "nope", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "unknown detector" in res.output
+
+
+def test_feed_scenario_defense_option_reports_exposure_with_and_without(tmp_path):
+    out = tmp_path / "feed"
+    res = runner.invoke(app, ["scenario", "run", "feed-injection", "--users", "300", "--items", "200", "--rounds", "2",
+                              "--defense", "coordination", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    payload = json.loads((out / "report.json").read_text())
+    d = payload["defenses"]["defenses"]["coordination"]
+    assert {"exposure_defended", "flagged_sybil", "flagged_real", "flagged_accounts"} <= set(d)
+    assert "exposure_undefended" in payload["defenses"]
+    bad = runner.invoke(app, ["scenario", "run", "feed-injection", "--users", "300", "--defense", "nope", "--out", str(out)])
+    assert bad.exit_code == 2 and "unknown defense" in bad.output

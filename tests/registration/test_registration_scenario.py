@@ -16,7 +16,7 @@ from mlsiege.scenarios.registration_botnet import RegistrationBotnetConfig, run_
 from mlsiege.scenarios.registration_pipeline import ProbeMatcher
 from mlsiege.sim.registration import registration_schema
 
-SMALL = {"n_benign": 2000, "events": 2, "accounts": 300, "probes": 600, "subnets": 60, "seed": 0}
+SMALL = {"n_benign": 1500, "events": 2, "accounts": 250, "probes": 500, "subnets": 50, "seed": 0}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_report_is_json_and_names_real_atlas_ids(report, tmp_path):
 
 
 def test_same_seed_same_numbers():
-    cfg = RegistrationBotnetConfig(**{**SMALL, "n_benign": 800, "events": 1}, profiles=("low",))
+    cfg = RegistrationBotnetConfig(n_benign=500, events=1, accounts=100, probes=200, subnets=20, profiles=("low",))
     a, b = run_registration_botnet(cfg), run_registration_botnet(cfg)
     assert a["profiles"] == b["profiles"]
 
@@ -98,12 +98,12 @@ def test_cli_scenario_run_writes_reports(tmp_path):
 
     out = tmp_path / "r"
     result = CliRunner().invoke(app, [
-        "scenario", "run", "registration-botnet", "--profiles", "low,high", "--population", "800",
-        "--events", "1", "--accounts", "150", "--probes", "300", "--subnets", "30", "--out", str(out), "--quiet",
+        "scenario", "run", "registration-botnet", "--profiles", "low", "--population", "500",
+        "--events", "1", "--accounts", "100", "--probes", "200", "--subnets", "20", "--out", str(out), "--quiet",
     ])
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "report.json").read_text())
-    assert doc["kind"] == "registration-botnet" and set(doc["profiles"]) == {"low", "high"}
+    assert doc["kind"] == "registration-botnet" and set(doc["profiles"]) == {"low"}
     assert (out / "report.html").stat().st_size > 10_000
     bad = CliRunner().invoke(app, ["scenario", "run", "registration-botnet", "--profiles", "nope", "--out", str(out)])
     assert bad.exit_code == 2 and "unknown profile" in bad.output

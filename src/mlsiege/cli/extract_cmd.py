@@ -36,7 +36,7 @@ def _load(spec: str, schema, threshold: float | None):
     return ThresholdOracle(raw, float(threshold))
 
 
-def _pool_and_eval(schema, data: Path | None, holdout: float, seed: int, raw) -> tuple[np.ndarray | None, np.ndarray, str]:
+def _pool_and_eval(schema, data: Path | None, holdout: float, seed: int) -> tuple[np.ndarray | None, np.ndarray, str]:
     from mlsiege.attacks.extraction.synthesis import Box, box_samples, feasible
 
     rng = np.random.default_rng(seed)
@@ -81,7 +81,7 @@ def extract(
             raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
         schema = read_schema(schema_path)
         raw = _load(target, schema, threshold)
-        pool, eval_X, eval_what = _pool_and_eval(schema, data, holdout, seed, raw)
+        pool, eval_X, eval_what = _pool_and_eval(schema, data, holdout, seed)
         eval_y = np.asarray(raw.predict(eval_X))
         api = Budgeted(raw, budget)
         recipe = getattr(ex, KINDS[kind])

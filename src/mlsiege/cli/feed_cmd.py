@@ -22,6 +22,8 @@ def feed_injection(
     timeline: int = typer.Option(20, "--timeline-k", help="Timeline length served each round."),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(Path("feed-injection"), "--out", help="Output directory (report.json, report.html)."),
+    defense: str = typer.Option("", "--defense", help="Comma-separated reco detectors to measure (e.g. coordination,fraudar)."),
+    fpr_budget: float = typer.Option(0.005, "--fpr-budget", help="Defenses' false-positive budget on the clean run."),
 ) -> None:
     """Sybils exploit a feed recommender through its own engagement loop; clean vs attacked."""
     recipe = attack_recipe(attack)
@@ -35,7 +37,9 @@ def feed_injection(
 
         feed = FeedConfig(n_users=users, n_items=items, rounds=rounds, timeline_k=timeline)
         config = FeedInjectionConfig(sybil_fraction=sybil_fraction, n_targets=targets, engagements_per_sybil=engagements)
-        payload = run_feed_injection(feed, recipe, lambda: make_recommender(recommender, seed=seed), config=config, seed=seed)
+        defenses = _defenses(defense)  # issue 10: --defense NAME[,NAME]
+        payload = run_feed_injection(feed, recipe, lambda: make_recommender(recommender, seed=seed), config=config, seed=seed,
+                                     defenses=defenses, fpr_budget=fpr_budget)
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "report.json", payload, kind="feed-injection")
         html_note = ""
@@ -52,3 +56,20 @@ def feed_injection(
         f"amplification {s['amplification_final']:.2f} impressions/engagement -> {out}{html_note}",
         highlight=False,
     )
+    for name, d in payload.get("defenses", {}).get("defenses", {}).items():
+        console.print(
+            f"  defense {name}: flagged {d['flagged_sybil']}/{d['sybils']} sybils and {d['flagged_real']} real accounts; "
+            f"exposure {payload['defenses']['exposure_undefended']:.3f} -> {d['exposure_defended']:.3f}",
+            highlight=False,
+        )
+
+
+def _defenses(spec: str) -> dict:
+    """``coordination,fraudar`` -> {name: recipe}, or a one-line error naming the unknown ones."""
+    from mlsiege.cli.reco_detect_cmd import DETECTORS
+
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [n for n in names if n not in DETECTORS]
+    if unknown:
+        raise fail(f"unknown defense(s) {unknown}; choose from {', '.join(DETECTORS)}")
+    return {n: DETECTORS[n] for n in names}

@@ -39,10 +39,11 @@ def _run(cfg, out: Path, quiet: bool = False) -> dict:
 
 
 def _table(report: dict) -> Table:
-    table = Table(title="Registration botnet: phony attendees per lifecycle maturity profile")
-    for col in ("profile", "attempted", "through", "attacker success", "benign rejected", "probes",
-                "downstream AUC drop", "detected in event"):
-        table.add_column(col, justify="left" if col == "profile" else "right")
+    table = Table(title="Registration botnet: phony attendees per lifecycle maturity profile",
+                  caption="success = phony through / attempted; AUC drop = downstream no-show model; "
+                          "detected = first event with an alert on the botnet")
+    for col in ("profile", "phony", "through", "success", "benign rej.", "probes", "AUC drop", "detected"):
+        table.add_column(col, justify="left" if col == "profile" else "right", no_wrap=col == "profile")
     for name, p in report["profiles"].items():
         table.add_row(name, str(p["phony_attempted"]), str(p["phony_through"]), f"{p['attacker_success_rate']:.1%}",
                       f"{p['benign_rejected_rate']:.1%}", str(p["probes_used"]), f"{p['downstream_metric_drop']:.3f}",

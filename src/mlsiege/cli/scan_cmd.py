@@ -53,6 +53,8 @@ def scan(
             warnings.simplefilter("ignore", UserWarning)  # the unpickling warning: --target is the user's own file
             try:
                 model = load_target(target, schema=schema)
+            except MlsiegeError:
+                raise
             except (AttributeError, TypeError, ValueError) as exc:  # an object no adapter fits
                 raise ConfigError(f"cannot use {target} as a target: {exc}") from exc
         trainer_obj = load_trainer(trainer) if trainer else None

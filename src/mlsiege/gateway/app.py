@@ -8,6 +8,7 @@ Client mistakes get a 4xx naming the problem; a ``5xx`` only ever means the serv
 
 
 import asyncio
+import contextlib
 import math
 import time
 from typing import Any
@@ -35,8 +36,25 @@ class Gateway:
         self.keys = KeyStore(open_database(audit_url))
         self.key_limits = RateLimiter(policy.per_key)
         self.prefix_limits = RateLimiter(policy.per_prefix)
-        self.engine = Engine(target, schema, policy, on_alert=self._on_alert)
+        self.engine = Engine(target, schema, policy, on_alert=self._on_alert, on_batch=self._answered)
         self.started = time.time()
+        self._dumps = require("orjson", extra="web").dumps
+
+    def _answered(self, jobs: list[Any], outcomes: list[Outcome]) -> None:
+        """Audit a whole answered batch in one hand-off; wake the loop once when it is committed."""
+        records, waiting = [], []
+        for job, out in zip(jobs, outcomes, strict=True):
+            fut, record = job.done
+            data = self._dumps(out.body)
+            record.update(status=out.status, first_row=out.first_row, response=data.decode())
+            records.append(record)
+            waiting.append((fut, out, data))
+        loop = waiting[0][0].get_loop()
+
+        def committed(ids: list[int] | None, error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle_many, waiting, ids, error)
+
+        self.audit.append_many(records, committed)
 
     def _on_alert(self, alert: Alert, action: str) -> None:
         self.audit.alert(alert_record(alert, action))
@@ -115,7 +133,13 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
         return Response(data, status, headers={**(headers or {}), "X-Audit-Id": str(audit_id)},
                         media_type="application/json")
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> Any:
+        yield
+        gw.close()
+
     app = fastapi.FastAPI(
+        lifespan=lifespan,
         title="mlsiege gateway",
         version="1",
         description="A defended prediction service: API keys and roles, quotas and rate limits, "
@@ -127,10 +151,6 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
     async def denied(request: Any, exc: Denied) -> Any:
         return await finish(request, exc.key_id, exc.status, {"detail": exc.detail},
                             body=exc.body, headers=exc.headers)
-
-    @app.on_event("shutdown")
-    def _close() -> None:
-        gw.close()
 
     def auth(role: str) -> Any:
         def dependency(request: Request) -> ApiKey:
@@ -150,19 +170,9 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
         body = await _read(request, policy.max_body_bytes, key.key_id)
         rows = parse_rows(parse_json(body, key.key_id, orjson), schema, policy.max_rows, key.key_id, body)
         gw.limit(key, request.client.host if request.client else None, len(rows))
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[Any] = loop.create_future()
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         record = _record(request, key.key_id, 0, rows=len(rows), body=body)
-
-        def audited(audit_id: int | None, error: BaseException | None, out: Outcome, data: bytes) -> None:
-            loop.call_soon_threadsafe(_settle, fut, (out, data, audit_id, error))
-
-        def predicted(out: Outcome) -> None:
-            data = orjson.dumps(out.body)
-            record.update(status=out.status, first_row=out.first_row, response=data.decode())
-            gw.audit.append(record, done=lambda i, e: audited(i, e, out, data))
-
-        gw.engine.submit(key.key_id, rows, gw.output_for(key), predicted)
+        gw.engine.submit(key.key_id, rows, gw.output_for(key), (fut, record))
         out, data, audit_id, error = await fut
         if error is not None:
             return Response(orjson.dumps({"detail": f"audit log unavailable: {error}"}), 503,
@@ -208,9 +218,10 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
     return app
 
 
-def _settle(fut: asyncio.Future[Any], value: Any) -> None:
-    if not fut.done():
-        fut.set_result(value)
+def _settle_many(waiting: list[Any], ids: list[int] | None, error: BaseException | None) -> None:
+    for i, (fut, out, data) in enumerate(waiting):
+        if not fut.done():
+            fut.set_result((out, data, None if ids is None else ids[i], error))
 
 
 async def _read(request: Any, limit: int, key_id: str | None) -> bytes:

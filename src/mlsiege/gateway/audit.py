@@ -66,6 +66,11 @@ class AuditLog:
         self._queue.put(("audit", record, fut, done))
         return fut
 
+    def append_many(self, records: list[dict[str, Any]],
+                    done: Callable[[list[int] | None, BaseException | None], None]) -> None:
+        """Queue several records at once; ``done(ids, error)`` runs (writer thread) once committed."""
+        self._queue.put(("many", records, None, done))
+
     def alert(self, record: dict[str, Any]) -> Future[int]:
         """Queue an alert record (columns of the ``alerts`` table)."""
         fut: Future[int] = Future()
@@ -95,15 +100,16 @@ class AuditLog:
 
     def _write(self, batch: list[Any]) -> None:
         audits, alerts = [], []
-        for kind, record, _, _ in batch:
-            if kind == "audit":
-                record["id"] = self._next
-                self._next += 1
-                audits.append(record)
-            else:
-                record["id"] = self._next_alert
-                self._next_alert += 1
-                alerts.append(record)
+        for kind, records, _, _ in batch:
+            for record in records if kind == "many" else [records]:
+                if kind == "alert":
+                    record["id"] = self._next_alert
+                    self._next_alert += 1
+                    alerts.append(record)
+                else:
+                    record["id"] = self._next
+                    self._next += 1
+                    audits.append(record)
         error: BaseException | None = None
         try:
             if audits:
@@ -114,13 +120,16 @@ class AuditLog:
             self.written += len(audits)
         except Exception as exc:  # a full disk or a lost server: every waiter learns it
             error = self.error = exc
-        for _, record, fut, done in batch:
+        for kind, records, fut, done in batch:
+            if kind == "many":
+                done(None if error else [r["id"] for r in records], error)
+                continue
             if error is None:
-                fut.set_result(record["id"])
+                fut.set_result(records["id"])
             else:
                 fut.set_exception(error)
             if done is not None:
-                done(record["id"] if error is None else None, error)
+                done(records["id"] if error is None else None, error)
 
     def close(self) -> None:
         """Write what is queued, then stop the writer and close the database."""

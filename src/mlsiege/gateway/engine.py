@@ -39,8 +39,7 @@ class Outcome:
 class _Job:
     __slots__ = ("done", "key_id", "output", "rows")
 
-    def __init__(self, key_id: str, rows: list[dict[str, Any]], output: OutputPolicy,
-                 done: Callable[[Outcome], None]) -> None:
+    def __init__(self, key_id: str, rows: list[dict[str, Any]], output: OutputPolicy, done: Any) -> None:
         self.key_id, self.rows, self.output, self.done = key_id, rows, output, done
 
 
@@ -52,7 +51,9 @@ class Engine:
     """
 
     def __init__(self, target: Any, schema: Any, policy: GatewayPolicy, *,
-                 on_alert: Callable[[Alert, str], None] | None = None, max_batch: int = 256) -> None:
+                 on_alert: Callable[[Alert, str], None] | None = None,
+                 on_batch: Callable[[list[Any], list[Outcome]], None] | None = None,
+                 max_batch: int = 256, batch_wait: float = 0.001) -> None:
         self.target, self.schema, self.policy = target, schema, policy
         self.names = list(schema.names)
         self._numeric = all(f.type != "categorical" for f in schema.features)
@@ -60,26 +61,30 @@ class Engine:
                      else "scorer" if hasattr(target, "score") else "regressor")
         self.monitor = (QueryMonitor(schema.n_features, schema=schema, config=policy.monitor)
                         if policy.detection else None)
-        self.on_alert = on_alert
-        self.max_batch = max_batch
+        self.on_alert, self.on_batch = on_alert, on_batch
+        self.max_batch, self.batch_wait = max_batch, batch_wait
         self.blocked: set[str] = set()
         self.degraded: set[str] = set()
         self.batches = 0
         self._pending: list[_Job] = []
         self._scheduled = False
 
-    def submit(self, key_id: str, rows: list[dict[str, Any]], output: OutputPolicy,
-               done: Callable[[Outcome], None]) -> None:
-        """Queue a request; ``done`` runs on the event loop once the batch holding it is answered.
+    def submit(self, key_id: str, rows: list[dict[str, Any]], output: OutputPolicy, done: Any) -> None:
+        """Queue a request; once its batch is answered, ``on_batch(jobs, outcomes)`` runs on the
+        event loop, or without it ``done(outcome)`` per job.
 
-        The batch is processed on the loop's next turn, so every request parsed in this turn joins
-        it: micro-batching without a thread hand-off (the model call is short; the audit sync,
-        the slow part, happens on the audit thread).
+        A batch is processed ``batch_wait`` seconds after its first request, on the loop: every
+        request parsed meanwhile joins it (micro-batching without a thread hand-off; the slow
+        part, the audit sync, happens on the audit thread).
         """
         self._pending.append(_Job(key_id, rows, output, done))
         if not self._scheduled:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._drain)
+            loop = asyncio.get_running_loop()
+            if self.batch_wait > 0:
+                loop.call_later(self.batch_wait, self._drain)
+            else:
+                loop.call_soon(self._drain)
 
     def close(self) -> None:
         self._drain()
@@ -103,6 +108,9 @@ class Engine:
             msg = f"the model failed: {type(exc).__name__}: {exc}"
             outcomes = [Outcome(503, {"detail": msg}) for _ in jobs]
         self.batches += 1
+        if self.on_batch is not None:
+            self.on_batch(jobs, outcomes)
+            return
         for j, out in zip(jobs, outcomes, strict=True):
             j.done(out)
 
@@ -118,11 +126,14 @@ class Engine:
     def _process(self, jobs: list[_Job]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(jobs)
         blocks: list[np.ndarray | None] = [None] * len(jobs)
+        masks: list[np.ndarray | None] = [None] * len(jobs)
         try:
             X_all = self._encode([r for j in jobs for r in j.rows])
+            ok_all = self.schema.valid_mask(X_all)
             start = 0
             for i, j in enumerate(jobs):
                 blocks[i] = X_all[start:start + len(j.rows)]
+                masks[i] = ok_all[start:start + len(j.rows)]
                 start += len(j.rows)
         except MlsiegeError:  # a bad value somewhere: find whose, request by request
             for i, j in enumerate(jobs):
@@ -134,7 +145,7 @@ class Engine:
         for i, X in enumerate(blocks):
             if X is None:
                 continue
-            ok = self.schema.valid_mask(X)
+            ok = masks[i] if masks[i] is not None else self.schema.valid_mask(X)
             if ok.all():
                 good.append(i)
             else:

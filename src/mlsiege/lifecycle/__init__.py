@@ -1,5 +1,6 @@
 """The ML lifecycle: stages, maturity profiles and record-level lineage (one module each)."""
 
 from mlsiege.lifecycle.lineage import Lineage
+from mlsiege.lifecycle.profiles import PROFILES, MaturityProfile, get_profile
 
-__all__ = ["Lineage"]
+__all__ = ["PROFILES", "Lineage", "MaturityProfile", "get_profile"]

@@ -133,7 +133,11 @@ def _poison_source(pipeline: PipelineSpec, data: dict[str, Any], trainer: Any, *
     from sklearn.model_selection import train_test_split
 
     from mlsiege.attacks.poisoning import inject_phony_records
-    from mlsiege.defenses.data import provenance_filter_baracaldo2017, schema_validation, spectral_signatures_tran2018
+    from mlsiege.defenses.data import (
+        provenance_filter_baracaldo2017,
+        schema_validation,
+        spectral_signatures_tran2018,
+    )
     from mlsiege.metrics.poisoning import downstream_metric
 
     schema, X, y = data["schema"], data["X"], data["y"]

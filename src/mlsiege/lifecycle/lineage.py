@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,13 +86,20 @@ class _Emitter:
     def emit(self, job: str, inputs: Iterable[tuple[str, int]], outputs: Iterable[tuple[str, int]]) -> None:
         if self.client is None:
             return
-        from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+        from openlineage.client.event_v2 import (
+            InputDataset,
+            Job,
+            OutputDataset,
+            Run,
+            RunEvent,
+            RunState,
+        )
         from openlineage.client.facet_v2 import output_statistics_output_dataset as stats
         from openlineage.client.uuid import generate_new_uuid
 
         event = RunEvent(
             eventType=RunState.COMPLETE,
-            eventTime=datetime.now(timezone.utc).isoformat(),
+            eventTime=datetime.now(UTC).isoformat(),
             run=Run(runId=str(generate_new_uuid())),
             job=Job(namespace=self.namespace, name=job),
             producer="https://github.com/mlsiege/mlsiege",

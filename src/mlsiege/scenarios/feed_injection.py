@@ -92,8 +92,15 @@ def run_feed_injection(
     *,
     config: FeedInjectionConfig | None = None,
     seed: int = 0,
+    defenses: dict[str, Callable[..., Any]] | None = None,
+    fpr_budget: float = 0.005,
 ) -> dict[str, Any]:
-    """Run the clean and attacked platforms and return the report payload (JSON-ready)."""
+    """Run the clean and attacked platforms and return the report payload (JSON-ready).
+
+    ``defenses`` (name -> reco detector, see :mod:`mlsiege.defenses.reco`) are run on the
+    attacked log after the last round, with thresholds set at ``fpr_budget`` on the clean run's
+    log; the payload's ``defenses`` section holds exposure with and without each one.
+    """
     started = time.perf_counter()
     config = config or FeedInjectionConfig()
     pop = make_population(feed, seed)
@@ -124,7 +131,7 @@ def run_feed_injection(
         return on_round
 
     clean: list[dict[str, Any]] = []
-    run_rounds(pop, feed, make_recommender, seed=seed, n_sybils=n_sybils, on_round=recorder(clean), hold_out=(held_users, held_items))
+    clean_log, clean_follows = run_rounds(pop, feed, make_recommender, seed=seed, n_sybils=n_sybils, on_round=recorder(clean), hold_out=(held_users, held_items))
 
     attack_results: list[Any] = []
 
@@ -138,7 +145,7 @@ def run_feed_injection(
         return result.artifacts["sybil_interactions"], (edges if r == 0 and edges is not None else np.empty((0, 2)))
 
     attacked: list[dict[str, Any]] = []
-    log, _ = run_rounds(pop, feed, make_recommender, seed=seed, n_sybils=n_sybils, sybil_step=sybil_step,
+    log, final_follows = run_rounds(pop, feed, make_recommender, seed=seed, n_sybils=n_sybils, sybil_step=sybil_step,
                         on_round=recorder(attacked), hold_out=(held_users, held_items))
     rounds = []
     cum_clean = cum_attacked = 0
@@ -160,7 +167,7 @@ def run_feed_injection(
         })
     exposure = np.array([r["exposure_attacked"] for r in rounds])
     labels = pop.labels(n_sybils)
-    return {
+    payload = {
         "scenario": "feed-injection",
         "attack": attack_results[0].attack if attack_results else None,
         "recommender": getattr(make_recommender(), "name", "custom"),
@@ -189,3 +196,16 @@ def run_feed_injection(
         },
         "seconds": time.perf_counter() - started,
     }
+    # --- defenses (issue 10): screen the attacked log, retrain without flagged accounts ---
+    if defenses:
+        from mlsiege.defenses.reco.feed_hook import defended_exposure
+
+        n_acc = n_real + n_sybils
+        payload["defenses"] = defended_exposure(
+            defenses, log.matrix(n_acc), log.timestamps(n_acc), follows=final_follows, n_real=n_real,
+            make_recommender=make_recommender, targets=targets, audience=audience, k=feed.timeline_k,
+            reference={"interactions": clean_log.matrix(n_acc), "timestamps": clean_log.timestamps(n_acc), "follows": clean_follows},
+            fpr_budget=fpr_budget, seed=seed,
+        )
+        payload["seconds"] = time.perf_counter() - started
+    return payload

@@ -212,7 +212,6 @@ def _play_profile(cfg: RegistrationBotnetConfig, shared: _Shared, profile: Matur
     rounds: list[dict[str, Any]] = []
     detected_round = None
     rules: Rules | None = None
-    train_X, train_y = shared.reference.X, shared.reference.is_bot.astype(int)
     endpoint: Endpoint | None = None
     for e, world in enumerate(shared.events):
         if progress:
@@ -274,9 +273,9 @@ def _play_profile(cfg: RegistrationBotnetConfig, shared: _Shared, profile: Matur
             "accounts_held_back": cfg.accounts - int(phony.sum()),
             "probe_accept_rate": rules.probe_accept_rate, "alerts": alerts, **down,
         })
-        if profile.has("retraining_cleaned"):
-            train_X = np.vstack([train_X, X])
-            train_y = np.concatenate([train_y, (stage != NOT_CAUGHT).astype(int)])
+        if profile.has("retraining_cleaned"):  # reference event plus the latest one, relabelled
+            train_X = np.vstack([shared.reference.X, X])
+            train_y = np.concatenate([shared.reference.is_bot.astype(int), (stage != NOT_CAUGHT).astype(int)])
             candidate = fit_detector(shared.reference, train_X, train_y, kind=cfg.detector, hardened=hardened,
                                      seed=cfg.seed + e + 1, anomaly=cfg.anomaly, benign_fpr=cfg.benign_fpr)
             gate_ok = not profile.has("model_validation") or candidate.predict(shared.gate_X).mean() <= 0.02

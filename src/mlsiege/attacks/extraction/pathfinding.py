@@ -12,7 +12,7 @@ import numpy as np
 
 from mlsiege.attacks.extraction.active import ATLAS, _budget_view
 from mlsiege.attacks.extraction.oracle import Oracle
-from mlsiege.attacks.extraction.synthesis import Box, box_samples, feasible
+from mlsiege.attacks.extraction.synthesis import Box, box_samples
 from mlsiege.errors import ConfigError
 from mlsiege.results import AttackResult
 from mlsiege.schema import Schema
@@ -28,10 +28,10 @@ class LeafBoxes:
     """
 
     def __init__(self, low: np.ndarray, high: np.ndarray, labels: np.ndarray, span: np.ndarray) -> None:
-        self.low_ = np.asarray(low, dtype=float).reshape(len(labels), -1)
-        self.high_ = np.asarray(high, dtype=float).reshape(len(labels), -1)
-        self.labels_ = np.asarray(labels)
         self.span_ = np.asarray(span, dtype=float)
+        self.low_ = np.asarray(low, dtype=float).reshape(len(labels), len(self.span_))
+        self.high_ = np.asarray(high, dtype=float).reshape(len(labels), len(self.span_))
+        self.labels_ = np.asarray(labels)
 
     def apply(self, X: np.ndarray) -> np.ndarray:
         """Index of the leaf box of each row (nearest box when none holds it)."""
@@ -222,6 +222,9 @@ def path_finding_tramer2016(
             break
         label = oracle.classes[int(np.argmax(leaf))] if oracle.scores and oracle.classes is not None else (
             int(np.argmax(leaf)) if oracle.scores else leaf[0])
+        # a leaf that reaches the schema's bound goes on beyond it (trees extrapolate that way)
+        lo[lo <= box.low] = -np.inf
+        hi[hi >= box.high] = np.inf
         found[leaf] = (lo, hi, label)
     keys = list(found)
     surrogate = LeafBoxes(

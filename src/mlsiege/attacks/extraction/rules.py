@@ -9,7 +9,11 @@ from typing import Any
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier
 
-from mlsiege.attacks.extraction.active import ATLAS, ActiveExtractionConfig, active_extraction_chandrasekaran2020
+from mlsiege.attacks.extraction.active import (
+    ATLAS,
+    ActiveExtractionConfig,
+    active_extraction_chandrasekaran2020,
+)
 from mlsiege.attacks.extraction.synthesis import Box, local_samples
 from mlsiege.errors import ConfigError
 from mlsiege.metrics.extraction import rule_coverage_precision

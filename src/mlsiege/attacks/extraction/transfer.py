@@ -8,7 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from mlsiege.attacks.extraction.active import ATLAS, _budget_view, active_extraction_chandrasekaran2020
+from mlsiege.attacks.extraction.active import (
+    ATLAS,
+    _budget_view,
+    active_extraction_chandrasekaran2020,
+)
 from mlsiege.attacks.extraction.oracle import Oracle
 from mlsiege.errors import ConfigError
 from mlsiege.metrics.extraction import transfer_rate
@@ -17,6 +21,13 @@ from mlsiege.schema import Schema
 from mlsiege.targets import Budgeted, from_estimator
 
 __all__ = ["surrogate_line_search", "transfer_evasion_papernot2017"]
+
+
+def _accepted(surrogate: Any, schema: Schema, x: np.ndarray, a: np.ndarray, t: float, accept: Any) -> tuple[bool, np.ndarray]:
+    """Is the projected row ``t`` of the way from ``x`` to ``a`` valid and accepted by the surrogate?"""
+    row = schema.project((x + t * (a - x))[None, :], x[None, :])
+    ok = schema.valid_mask(row, x[None, :])[0] and surrogate.predict(row)[0] == accept
+    return bool(ok), row[0]
 
 
 def surrogate_line_search(surrogate: Any, schema: Schema, X: np.ndarray, anchors: np.ndarray, accept: Any, *, steps: int = 20, margin: float = 0.05) -> np.ndarray:
@@ -34,22 +45,17 @@ def surrogate_line_search(surrogate: Any, schema: Schema, X: np.ndarray, anchors
     for i, x in enumerate(np.asarray(X, dtype=float)):
         order = np.argsort(np.linalg.norm((anchors - x) / span, axis=1))
         for a in anchors[order[:3]]:
-            def accepted(t: float, a: np.ndarray = a) -> tuple[bool, np.ndarray]:
-                row = schema.project((x + t * (a - x))[None, :], x[None, :])
-                ok = schema.valid_mask(row, x[None, :])[0] and surrogate.predict(row)[0] == accept
-                return bool(ok), row[0]
-
-            ok, row = accepted(1.0)
+            ok, row = _accepted(surrogate, schema, x, a, 1.0, accept)
             if not ok:
                 continue
             lo, hi = 0.0, 1.0
             for _ in range(steps):
                 mid = (lo + hi) / 2.0
-                if accepted(mid)[0]:
+                if _accepted(surrogate, schema, x, a, mid, accept)[0]:
                     hi = mid
                 else:
                     lo = mid
-            ok, row = accepted(min(1.0, hi + margin))
+            ok, row = _accepted(surrogate, schema, x, a, min(1.0, hi + margin), accept)
             if ok:
                 out[i] = row
                 break
@@ -68,6 +74,7 @@ def transfer_evasion_papernot2017(
     extraction_share: float = 0.8,
     evasion: Callable[..., AttackResult] | None = None,
     evasion_budget: int = 200,
+    max_points: int = 50,
     **options: Any,
 ) -> AttackResult:
     """Extract a surrogate, craft evasions on it for free, and count how many fool the target.
@@ -78,7 +85,7 @@ def transfer_evasion_papernot2017(
     surrogate's boundary, by ``evasion`` (any evasion recipe of :mod:`mlsiege.attacks.evasion`, run
     against the local surrogate with ``evasion_budget`` queries per row) or by default by
     :func:`surrogate_line_search` toward the nearest accepted row; each result costs one query on
-    the real target.
+    the real target. Without ``X_attack``, at most ``max_points`` rejected rows are attacked.
 
     Returns
     -------
@@ -104,7 +111,7 @@ def transfer_evasion_papernot2017(
     accepted_labels = answers[answers != reject]
     accept = accepted_labels[0] if len(accepted_labels) else (0 if reject != 0 else 1)
     if X_attack is None:
-        X = bought[answers == reject] if len(bought) else np.empty((0, schema.n_features))
+        X = bought[answers == reject][:max_points] if len(bought) else np.empty((0, schema.n_features))
     else:
         X = np.array(X_attack, dtype=float, copy=True)
     if evasion is not None and len(X):

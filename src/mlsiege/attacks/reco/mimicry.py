@@ -41,29 +41,30 @@ def _audience_ids(audience: np.ndarray | None, n_users: int) -> np.ndarray:
 def mimic_profiles(
     rng: np.random.Generator, matrix: sp.csr_matrix, audience: np.ndarray | None, n_rows: int, n_fill: int, exclude: np.ndarray
 ) -> np.ndarray:
-    """``n_rows`` filler rows, each the ``n_fill`` most audience-typical items of one real member.
+    """``n_rows`` filler rows of ``n_fill`` items, each shaped on one real audience member.
 
-    Members are drawn among the audience's more active accounts (a member with few engagements
-    gives a short row that is topped up with the audience's favourite items).
+    Members are drawn among the audience's more active accounts; a sybil keeps the member's
+    engagements among the audience's core (its ``2 n_fill`` most engaged items) and tops up at
+    random from the core, so sybils look like audience members and still agree with each other.
     """
     ids = _audience_ids(audience, matrix.shape[0])
     weight = audience_counts(matrix, audience).astype(float)
     weight[exclude] = 0.0
+    n_fill = min(n_fill, int((weight > 0).sum()))
+    if n_fill <= 0:
+        return np.empty((n_rows, 0), dtype=np.int64)
+    # the audience's core: its 2 n most engaged items; a sybil keeps the core items its model
+    # member engaged with (most typical first) and tops up from the rest of the core
+    core = np.argsort(-weight, kind="stable")[: 2 * n_fill]
+    core = core[weight[core] > 0]
     activity = np.diff(matrix.indptr)[ids].astype(float)
     p = activity / activity.sum() if activity.sum() > 0 else None
     models = rng.choice(ids, size=n_rows, replace=ids.size < n_rows, p=p)
-    sub = matrix[models]
-    sub.data[:] = 1.0
-    scored = sub.multiply(weight[None, :] + 1e-3 * rng.random(weight.size)[None, :]).tocsr().toarray()
-    scored[:, exclude] = 0.0
-    # top up with the audience's favourites, ranked below every item of the member's own profile
-    favourite = weight / (weight.max() + 1.0) * 1e-6
-    scored = np.where(scored > 0, scored + 1.0, favourite[None, :])
-    scored[:, exclude] = -np.inf
-    n_fill = min(n_fill, int((weight > 0).sum()) if (weight > 0).any() else n_fill)
-    if n_fill <= 0:
-        return np.empty((n_rows, 0), dtype=np.int64)
-    return np.argpartition(-scored, n_fill - 1, axis=1)[:, :n_fill]
+    own = matrix[models][:, core].toarray() > 0
+    rank = weight[core] / (weight[core].max() + 1.0) + rng.random((n_rows, core.size)) * 1e-3
+    scored = np.where(own, 2.0 + rank, rank * rng.random((n_rows, core.size)))
+    pick = np.argpartition(-scored, min(n_fill, core.size) - 1, axis=1)[:, : min(n_fill, core.size)]
+    return core[pick]
 
 
 def audience_mimicry_tang2020(

@@ -25,7 +25,7 @@ class ProvenanceConfig:
 
     group: str = "source"
     eps: float = 0.005
-    z: float = 5.0
+    z: float = 3.5
     holdout: float = 0.25
     metric: str = "auc"
     min_records: int = 5
@@ -65,7 +65,7 @@ def provenance_filter_baracaldo2017(X: Any, y: Any, meta: Any, *, seed: int = 0,
     seed
         Seed of the held-out split and of the model.
     **options
-        ``group``, ``eps`` (0.005), ``z`` (5.0), ``holdout`` (0.25), ``metric`` ("auc"),
+        ``group``, ``eps`` (0.005), ``z`` (3.5, the robust outlier cut of Iglewicz and Hoaglin 1993), ``holdout`` (0.25), ``metric`` ("auc"),
         ``min_records``, ``model`` (unfitted scikit-learn estimator; default standardized
         logistic regression), ``X_val``, ``y_val``; ``is_poison``, ``X_test``, ``y_test`` for
         the costs.

@@ -65,8 +65,9 @@ def trim_jagielski2018(X: Any, y: Any, meta: Any = None, *, seed: int = 0, **opt
     n_keep = max(2, int(round((1 - config.eps) * len(X))))
     rng = np.random.default_rng(seed)
     subset = np.sort(rng.choice(len(X), n_keep, replace=False))
-    it = 0
-    for it in range(1, config.max_iter + 1):
+    iterations = 0
+    while iterations < config.max_iter:
+        iterations += 1
         est = clone(model).fit(X[subset], y[subset])
         resid = (est.predict(X) - y) ** 2
         new = np.sort(np.argsort(resid, kind="stable")[:n_keep])
@@ -78,4 +79,4 @@ def trim_jagielski2018(X: Any, y: Any, meta: Any = None, *, seed: int = 0, **opt
     options.setdefault("metric", "rmse")
     options.setdefault("eval_model", model)
     return defense_result("trim_jagielski2018", keep, resid, X=X, y=y, config=config, seed=seed, started=started,
-                          mitigations=("AML.M0007",), options=options, refits=it, metrics={"iterations": it})
+                          mitigations=("AML.M0007",), options=options, refits=iterations, metrics={"iterations": iterations})

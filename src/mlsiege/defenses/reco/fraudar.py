@@ -20,7 +20,7 @@ from mlsiege.defenses.reco.flagging import account_result
 from mlsiege.errors import ConfigError
 from mlsiege.results import DefenseResult
 
-__all__ = ["FraudarConfig", "fraudar_hooi2016", "peel_densest"]
+__all__ = ["FraudarConfig", "fraudar_blocks", "fraudar_hooi2016", "peel_densest"]
 
 
 @dataclass(frozen=True)
@@ -54,18 +54,21 @@ class _BlockMinQueue:
         self.grid = self.flat.reshape(rows, self.width)
         self.mins = self.grid.min(axis=1)
 
-    def pop(self) -> int:
-        b = int(np.argmin(self.mins))
-        node = b * self.width + int(np.argmin(self.grid[b]))
-        self.flat[node] = np.inf
-        self.mins[b] = self.grid[b].min()
-        return node
+    def pop(self) -> tuple[int, float]:
+        """Retire the node of least priority; returns it with its priority."""
+        b = int(self.mins.argmin())
+        row = self.grid[b]
+        j = int(row.argmin())
+        value = float(row[j])
+        row[j] = np.inf
+        self.mins[b] = np.minimum.reduce(row)
+        return b * self.width + j, value
 
     def lower(self, nodes: np.ndarray, by: np.ndarray) -> None:
         # retired nodes hold inf, and inf - w stays inf: no need to filter them out first
         self.flat[nodes] -= by
         touched = nodes // self.width  # repeats only redo a block's min
-        self.mins[touched] = self.grid[touched].min(axis=1)
+        self.mins[touched] = np.minimum.reduce(self.grid[touched], axis=1)
 
 
 def peel_densest(W: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, float]:
@@ -78,36 +81,59 @@ def peel_densest(W: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, float]:
     n_rows, n_cols = W.shape
     Wc = W.tocsc()
     n = n_rows + n_cols
-    prio = np.concatenate([np.asarray(W.sum(axis=1)).ravel(), np.asarray(W.sum(axis=0)).ravel()])
-    queue = _BlockMinQueue(prio)
+    queue = _BlockMinQueue(np.concatenate([np.asarray(W.sum(axis=1)).ravel(), np.asarray(W.sum(axis=0)).ravel()]))
+    # adjacency of every node (rows then columns) in one pair of arrays, offsets as a list
+    indptr = np.concatenate([W.indptr, Wc.indptr[1:] + W.nnz]).tolist()
+    nbrs = np.concatenate([W.indices + n_rows, Wc.indices])
+    wts = np.concatenate([W.data, Wc.data])
     total = float(W.sum())
     best, best_step = total / n, 0
     order = np.empty(n, dtype=np.int64)
     left = [n_rows, n_cols]  # peeling stops once one side is empty, as in the paper's code
     step = 0
     while left[0] and left[1]:
-        node = queue.pop()
-        total -= prio[node]
+        node, value = queue.pop()
+        total -= value
         order[step] = node
         step += 1
-        if node < n_rows:
-            left[0] -= 1
-            lo, hi = W.indptr[node], W.indptr[node + 1]
-            nbs, w = W.indices[lo:hi] + n_rows, W.data[lo:hi]
-        else:
-            left[1] -= 1
-            lo, hi = Wc.indptr[node - n_rows], Wc.indptr[node - n_rows + 1]
-            nbs, w = Wc.indices[lo:hi], Wc.data[lo:hi]
-        if nbs.size:
-            prio[nbs] -= w  # removed neighbours' priorities no longer matter
-            queue.lower(nbs, w)
-        density = total / max(n - step, 1)
+        left[node >= n_rows] -= 1
+        lo, hi = indptr[node], indptr[node + 1]
+        if hi > lo:
+            queue.lower(nbrs[lo:hi], wts[lo:hi])
+        density = total / (n - step) if n > step else 0.0
         if density > best:
             best, best_step = density, step
     kept = np.ones(n, dtype=bool)
     kept[order[:best_step]] = False
     nodes = np.flatnonzero(kept)
     return nodes[nodes < n_rows], nodes[nodes >= n_rows] - n_rows, float(best)
+
+
+def _without_block(A: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:
+    in_rows = np.zeros(A.shape[0], bool)
+    in_rows[rows] = True
+    in_cols = np.zeros(A.shape[1], bool)
+    in_cols[cols] = True
+    coo = A.tocoo()
+    keep = ~(in_rows[coo.row] & in_cols[coo.col])
+    return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=A.shape)
+
+
+def fraudar_blocks(A: sp.spmatrix, blocks: int, log_offset: float = 5.0) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """``blocks`` rounds of column weighting, peeling and deleting the block's edges."""
+    A = sp.csr_matrix(A, dtype=float, copy=True)
+    A.data[:] = 1.0
+    found = []
+    for _ in range(blocks):
+        if A.nnz == 0:
+            break
+        col_w = 1.0 / np.log(np.asarray(A.sum(axis=0)).ravel() + log_offset)
+        rows, cols, density = peel_densest(sp.csr_matrix(A.multiply(col_w[None, :])))
+        if rows.size == 0 or cols.size == 0:
+            break
+        found.append((rows, cols, density))
+        A = _without_block(A, rows, cols)
+    return found
 
 
 def fraudar_hooi2016(interactions, *, timestamps=None, follows=None, seed: int = 0, threshold: float | None = None, **options) -> DefenseResult:
@@ -140,26 +166,12 @@ def fraudar_hooi2016(interactions, *, timestamps=None, follows=None, seed: int =
     started = time.perf_counter()
     config = FraudarConfig(**options)
     eng = as_engagements(interactions, timestamps)
-    A = eng.binary()
-    A.data[:] = 1.0
     scores = np.zeros(eng.n_users)
     groups = np.full(eng.n_users, -1)
     blocks = []
-    for b in range(config.blocks):
-        if A.nnz == 0:
-            break
-        col_w = 1.0 / np.log(np.asarray(A.sum(axis=0)).ravel() + config.log_offset)
-        W = sp.csr_matrix(A.multiply(col_w[None, :]))
-        rows, cols, density = peel_densest(W)
-        if rows.size == 0 or cols.size == 0:
-            break
+    for b, (rows, cols, density) in enumerate(fraudar_blocks(eng.binary(), config.blocks, config.log_offset)):
         blocks.append({"accounts": int(rows.size), "items": int(cols.size), "score": density})
         new = scores[rows] < density
         scores[rows[new]] = density
         groups[rows[new]] = b
-        # delete the block's edges so the next pass finds another block
-        mask = sp.csr_matrix((np.ones(rows.size), (rows, np.zeros(rows.size, int))), shape=(eng.n_users, 1))
-        mask = mask @ sp.csr_matrix((np.ones(cols.size), (np.zeros(cols.size, int), cols)), shape=(1, eng.n_items))
-        A = sp.csr_matrix(A - A.multiply(mask))
-        A.eliminate_zeros()
     return account_result("fraudar_hooi2016", scores, scores > 0, groups=groups, config=asdict(config), seed=seed, started=started, threshold=threshold, blocks=blocks)

@@ -67,7 +67,7 @@ def slot_table(eng: Engagements, window: float, *, min_span: float = 30 * DAY) -
     base = 0
     for offset in (0.0, 0.5):
         bucket = np.floor(t / window + offset).astype(np.int64)
-        key = eng.item * (bucket.max() + 1) + (bucket - bucket.min())
+        key = eng.item * (bucket.max() - bucket.min() + 1) + (bucket - bucket.min())
         uniq, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
         crowd = counts[inv]
         slots.append(inv + base)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from mlsiege.errors import ConfigError, TargetRaisedError
 from mlsiege.extras import require
@@ -72,7 +73,8 @@ class ImplicitRecommender:
         binary.data[:] = 1.0
         self.seen_ = binary
         try:
-            with warnings.catch_warnings():  # implicit warns about OpenBLAS threads on every model
+            # implicit runs its own threads; a threaded BLAS underneath oversubscribes the cores
+            with warnings.catch_warnings(), threadpool_limits(1, "blas"):
                 warnings.simplefilter("ignore", RuntimeWarning)
                 model = self._model()
                 model.fit(binary, show_progress=False)

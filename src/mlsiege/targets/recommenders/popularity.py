@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from mlsiege.targets.recommenders.serving import as_user_items, top_k
+from mlsiege.targets.recommenders.serving import as_user_items, top_k_sparse
 
 __all__ = ["PopularityRecommender"]
 
@@ -29,9 +29,10 @@ class PopularityRecommender:
         self.popularity_ = counts / max(float(counts.max(initial=0.0)), 1.0)
         return self
 
-    def _scores(self, users: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(self.popularity_, (len(users), self.popularity_.size)).copy()
+    def _scores(self, users: np.ndarray) -> sp.csr_matrix:
+        # no personal score: the ranking is the popularity prior alone
+        return sp.csr_matrix((len(users), self.popularity_.size), dtype=np.float32)
 
     def recommend(self, users: np.ndarray, k: int) -> np.ndarray:
         """Top-``k`` unseen items for each user id in ``users``."""
-        return top_k(self._scores, self.seen_, users, k)
+        return top_k_sparse(self._scores, self.seen_, users, k, prior=self.popularity_ * 0.999)

@@ -1,0 +1,217 @@
+"""The gateway as a client sees it: a real server on 127.0.0.1, started and stopped here."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+
+from gateway_helpers import ServerThread, row, tiny_model, tiny_schema  # noqa: E402
+
+from mlsiege.gateway import create_app, export_jsonl, load_policy  # noqa: E402
+from mlsiege.targets import from_estimator  # noqa: E402
+from mlsiege.targets.http import HTTPTarget  # noqa: E402
+
+POLICY = """
+output: {mode: scores}
+roles:
+  predict: {output: {mode: scores}}
+keys:
+  coarse: {output: {mode: rounded, decimals: 1}}
+detection:
+  action: alert
+limits:
+  max_rows: 50
+  max_body_bytes: 20000
+"""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gw")
+    model, _ = tiny_model()
+    schema = tiny_schema()
+    app = create_app(from_estimator(model, schema=schema), schema, policy=load_policy(POLICY),
+                     audit=f"sqlite:///{tmp / 'audit.db'}")
+    gw = app.state.gateway
+    admin, _ = gw.keys.create("root", ["admin"])
+    with ServerThread(app) as server:
+        client = httpx.Client(base_url=server.url, timeout=20)
+        yield {"client": client, "admin": admin, "gw": gw, "url": server.url, "db": f"sqlite:///{tmp / 'audit.db'}",
+               "tmp": tmp}
+        client.close()
+
+
+def make_key(s, name: str, roles=("predict",), output=None) -> tuple[str, str]:
+    body = {"name": name, "roles": list(roles)}
+    if output:
+        body["output"] = output
+    r = s["client"].post("/v1/admin/keys", json=body, headers={"X-API-Key": s["admin"]})
+    assert r.status_code == 201, r.text
+    return r.json()["id"], r.json()["key"]
+
+
+def predict(s, key, rows, **kw):
+    headers = {"X-API-Key": key} if key else {}
+    return s["client"].post("/v1/predict", json={"rows": rows}, headers=headers, **kw)
+
+
+def test_health_needs_no_key_and_everything_else_does(served):
+    c = served["client"]
+    assert c.get("/v1/health").json()["status"] == "ok"
+    assert c.post("/v1/predict", json={"rows": [row()]}).status_code == 401
+    r = c.post("/v1/predict", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 401  # authentication before the body is read
+    assert c.post("/v1/predict", json={"rows": [row()]}, headers={"X-API-Key": "mls_nope"}).status_code == 401
+    assert c.get("/v1/alerts").status_code == 401
+    assert c.get("/v1/admin/keys").status_code == 401
+
+
+def test_roles_give_403(served):
+    _, user = make_key(served, "user")
+    c = served["client"]
+    assert c.get("/v1/admin/keys", headers={"X-API-Key": user}).status_code == 403
+    assert c.get("/v1/alerts", headers={"Authorization": f"Bearer {user}"}).status_code == 403
+    assert predict(served, served["admin"], [row()]).status_code == 403
+    assert predict(served, user, [row()]).status_code == 200
+
+
+def test_bad_input_gets_4xx_naming_the_problem(served):
+    _, key = make_key(served, "sloppy")
+    c = served["client"]
+    r = c.post("/v1/predict", content=b"{not json", headers={"X-API-Key": key})
+    assert r.status_code == 400 and "malformed JSON" in r.json()["detail"]
+    r = predict(served, key, [{**row(), "a": "x"}])
+    assert r.status_code == 422 and "'a'" in r.json()["detail"]
+    r = predict(served, key, [{"a": 0.1}])
+    assert r.status_code == 422 and "missing feature" in r.json()["detail"]
+    r = predict(served, key, [row(a=1.5)])
+    assert r.status_code == 422 and "bounds:a" in r.json()["detail"]
+    r = predict(served, key, [row(color="purple")])
+    assert r.status_code == 422 and "color" in r.json()["detail"]
+    r = predict(served, key, [row(a=0.95, b=0.95)])
+    assert r.status_code == 422 and "a + b <= 1.8" in r.json()["detail"]
+    assert predict(served, key, [row()] * 51).status_code == 413
+    r = c.post("/v1/predict", content=b"x" * 30000, headers={"X-API-Key": key})
+    assert r.status_code == 413
+    assert c.post("/v1/predict", json=[1, 2], headers={"X-API-Key": key}).status_code == 422
+
+
+def test_output_policies_per_key_and_name(served):
+    rows = [row(0.1, 0.2), row(0.6, 0.7, color="blue")]
+    _, scores = make_key(served, "scorer")
+    _, labels = make_key(served, "labeller", output={"mode": "labels"})
+    _, topk = make_key(served, "top", output={"mode": "topk", "k": 1})
+    _, coarse = make_key(served, "coarse")  # rounded by the policy's keys section
+    model, _ = tiny_model()
+    full = predict(served, scores, rows).json()["predictions"]
+    assert set(full[0]) == {"label", "proba"} and len(full[0]["proba"]) == 2
+    expected = model.predict_proba(__import__("pandas").DataFrame(rows))
+    np.testing.assert_allclose([p["proba"] for p in full], expected, atol=1e-9)
+    assert predict(served, labels, rows).json()["predictions"] == [{"label": p["label"]} for p in full]
+    top = predict(served, topk, rows).json()["predictions"]
+    assert all(sorted(p["proba"])[0] == 0.0 for p in top)
+    rounded = predict(served, coarse, rows).json()["predictions"]
+    assert all(p == round(p, 1) for r in rounded for p in r["proba"])
+
+
+def test_http_target_can_attack_the_gateway(served):
+    _, key = make_key(served, "client")
+    schema = tiny_schema()
+    target = HTTPTarget(served["url"] + "/v1/predict", schema=schema, headers={"X-API-Key": key})
+    X = schema.encode(__import__("pandas").DataFrame([row(), row(0.7, 0.8, 5, "green")]))
+    assert target.predict(X).shape == (2,)
+    assert target.predict_proba(X).shape == (2, 2)
+    target.close()
+
+
+def test_audit_records_every_answer_and_exports(served, tmp_path):
+    key_id, key = make_key(served, "audited")
+    acks = [int(predict(served, key, [row(0.1 * i, 0.2)]).headers["X-Audit-Id"]) for i in range(3)]
+    r = served["client"].get(f"/v1/admin/audit?key_id={key_id}", headers={"X-API-Key": served["admin"]})
+    records = r.json()["records"]
+    assert [rec["id"] for rec in records] == acks
+    assert all(rec["status"] == 200 and json.loads(rec["response"])["predictions"] for rec in records)
+    n = export_jsonl(served["db"], tmp_path / "audit.jsonl")
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert n == len(lines) >= 3 and {json.loads(line)["id"] for line in lines} >= set(acks)
+    secrets = [line for line in lines if "mls_" in line]
+    assert not secrets  # created keys are never written to the audit log
+
+
+def test_revoked_key_is_refused(served):
+    key_id, key = make_key(served, "leaver")
+    assert predict(served, key, [row()]).status_code == 200
+    r = served["client"].delete(f"/v1/admin/keys/{key_id}", headers={"X-API-Key": served["admin"]})
+    assert r.json()["revoked"]["revoked"] is not None
+    assert predict(served, key, [row()]).status_code == 401
+    assert served["client"].delete("/v1/admin/keys/nope", headers={"X-API-Key": served["admin"]}).status_code == 404
+
+
+def test_probing_is_alerted(served):
+    key_id, key = make_key(served, "prober")
+    for i in range(6):  # a boundary walk: nearly the same row again and again
+        assert predict(served, key, [row(0.45 + 1e-5 * i, 0.41)]).status_code == 200
+    alerts = served["client"].get("/v1/alerts", headers={"X-API-Key": served["admin"]}).json()["alerts"]
+    mine = [a for a in alerts if a["key_id"] == key_id]
+    assert mine and mine[0]["detector"] == "fingerprint" and mine[0]["action"] == "alert"
+
+
+@pytest.mark.parametrize("action", ["block", "degrade"])
+def test_detection_actions_block_or_degrade(tmp_path, action):
+    model, _ = tiny_model()
+    schema = tiny_schema()
+    policy = load_policy({"detection": {"action": action, "degrade_to": {"mode": "labels"}}})
+    app = create_app(from_estimator(model, schema=schema), schema, policy=policy,
+                     audit=f"sqlite:///{tmp_path / 'a.db'}")
+    key, _ = app.state.gateway.keys.create("bot")
+    with ServerThread(app) as server, httpx.Client(base_url=server.url) as c:
+        answers = [c.post("/v1/predict", json={"rows": [row(0.2 + 1e-5 * i, 0.3)]}, headers={"X-API-Key": key})
+                   for i in range(6)]
+    assert answers[0].status_code == 200 and "proba" in answers[0].json()["predictions"][0]
+    if action == "block":
+        assert answers[-1].status_code == 403
+    else:
+        assert answers[-1].status_code == 200
+        assert set(answers[-1].json()["predictions"][0]) == {"label"}
+
+
+def test_rate_limits_and_quotas_answer_429(tmp_path):
+    model, _ = tiny_model()
+    schema = tiny_schema()
+    policy = load_policy({"limits": {"per_key": {"rate": 0.5, "burst": 2},
+                                     "per_prefix": {"quota": 6, "window": 3600}},
+                          "detection": {"enabled": False}})
+    app = create_app(from_estimator(model, schema=schema), schema, policy=policy,
+                     audit=f"sqlite:///{tmp_path / 'a.db'}")
+    k1, _ = app.state.gateway.keys.create("one")
+    k2, _ = app.state.gateway.keys.create("two")
+    with ServerThread(app) as server, httpx.Client(base_url=server.url) as c:
+        codes = [c.post("/v1/predict", json={"rows": [row()]}, headers={"X-API-Key": k1}) for _ in range(3)]
+        assert [r.status_code for r in codes] == [200, 200, 429]
+        assert int(codes[-1].headers["Retry-After"]) >= 1
+        # the network prefix shares a quota of 6 rows: key two gets 2 requests of 2 rows, then 429
+        got = [c.post("/v1/predict", json={"rows": [row(), row()]}, headers={"X-API-Key": k2}).status_code
+               for _ in range(3)]
+        assert got == [200, 200, 429]
+
+
+def test_cli_manages_keys(tmp_path):
+    from typer.testing import CliRunner
+
+    from mlsiege.cli.main import app
+
+    db = f"sqlite:///{tmp_path / 'k.db'}"
+    runner = CliRunner()
+    made = runner.invoke(app, ["gateway", "keys", "create", "--name", "ops", "--role", "admin", "--audit", db])
+    assert made.exit_code == 0 and made.stdout.strip().startswith("mls_")
+    listed = runner.invoke(app, ["gateway", "keys", "list", "--json", "--audit", db])
+    key_id = json.loads(listed.stdout.splitlines()[0])["id"]
+    assert runner.invoke(app, ["gateway", "keys", "revoke", key_id, "--audit", db]).exit_code == 0
+    bad = runner.invoke(app, ["gateway", "keys", "revoke", "nope", "--audit", db])
+    assert bad.exit_code == 2
+    assert runner.invoke(app, ["gateway", "keys", "create", "--name", "x", "--role", "root", "--audit", db]).exit_code == 2
