@@ -124,6 +124,15 @@ def wait_health(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> Non
     raise SystemExit(f"no answer from {url} after {timeout:.0f} s")
 
 
+def warm_up(port: int, bodies: Path, key: str | None) -> None:
+    """A few blocking requests first: the first one pays lazy imports, which wrk would time."""
+    headers = {"Content-Type": "application/json", **({"X-API-Key": key} if key else {})}
+    for line in bodies.read_text().splitlines()[:5]:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/predict", data=line.encode(), headers=headers)
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            resp.read()
+
+
 def drive(port: int, path: str, conns: int, seconds: float, bodies: Path, key: str | None, tmp: Path) -> dict:
     """Run the load generator in a separate process; return requests, req/s, p50, p99."""
     url = f"http://127.0.0.1:{port}{path}"
@@ -156,6 +165,8 @@ def _ms(text: str) -> float:
 def parse_wrk(out: str) -> dict:
     pct = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
     total = int(re.search(r"(\d+) requests in", out).group(1))
+    if "50" not in pct or "99" not in pct:
+        raise SystemExit(f"wrk completed no request in the run ({total} requests): {out[-300:]}")
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {"requests": total, "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -214,7 +225,8 @@ def main() -> None:
             key = json.load(resp)["key"]
         wait_health(f"http://127.0.0.1:{nport}/docs", nproc)
         for mode, port, k in (("naive", nport, None), ("gateway", gport, key)):
-            drive(port, "/v1/predict", 4, 1.0, bodies, k, tmp)  # warm-up
+            warm_up(port, bodies, k)
+            drive(port, "/v1/predict", 4, 1.0, bodies, k, tmp)  # warm-up under load
             for conns in (1, 4, 8):
                 before = audit_count(gdb) if mode == "gateway" else 0
                 res = drive(port, "/v1/predict", conns, seconds, bodies, k, tmp)

@@ -79,7 +79,13 @@ class AuditLog:
 
     # ----------------------------------------------------------------- writer
     def _run(self) -> None:
+        since_checkpoint = 0
         while True:
+            if since_checkpoint and (self._queue.empty() or since_checkpoint >= 5000):
+                # WAL checkpoints are done here, between batches, rather than inside a commit a
+                # request is waiting for (SQLite's automatic checkpoint is switched off)
+                self.db.checkpoint()
+                since_checkpoint = 0
             item = self._queue.get()
             if item is _STOP:
                 return
@@ -95,6 +101,7 @@ class AuditLog:
                     break
                 batch.append(nxt)
             self._write(batch)
+            since_checkpoint += 1
             if stop:
                 return
 

@@ -53,7 +53,7 @@ class Engine:
     def __init__(self, target: Any, schema: Any, policy: GatewayPolicy, *,
                  on_alert: Callable[[Alert, str], None] | None = None,
                  on_batch: Callable[[list[Any], list[Outcome]], None] | None = None,
-                 max_batch: int = 256, batch_wait: float = 0.001) -> None:
+                 max_batch: int = 256, batch_wait: float = 0.0) -> None:
         self.target, self.schema, self.policy = target, schema, policy
         self.names = list(schema.names)
         self._numeric = all(f.type != "categorical" for f in schema.features)
@@ -73,8 +73,8 @@ class Engine:
         """Queue a request; once its batch is answered, ``on_batch(jobs, outcomes)`` runs on the
         event loop, or without it ``done(outcome)`` per job.
 
-        A batch is processed ``batch_wait`` seconds after its first request, on the loop: every
-        request parsed meanwhile joins it (micro-batching without a thread hand-off; the slow
+        A batch is processed on the loop's next turn (or ``batch_wait`` seconds after its first
+        request): every request parsed meanwhile joins it (micro-batching without a thread hand-off; the slow
         part, the audit sync, happens on the audit thread).
         """
         self._pending.append(_Job(key_id, rows, output, done))

@@ -4,9 +4,10 @@ From a boundary point the search estimates the boundary's normal from the signs 
 queries around it (Monte-Carlo, with a baseline), takes a geometric step along it, and bisects
 back toward the original. Departures from the paper, for tabular targets with small budgets:
 the start is data-driven (:mod:`~mlsiege.attacks.evasion.starts`), every probe is projected
-onto the schema (the realised displacement, not the drawn one, enters the estimate), only
-mutable features move, the iterate restarts from the best row found, and a coordinate-wise
-:func:`~mlsiege.attacks.evasion.boundary.shrink` pass runs after the start and at the end.
+onto the schema (the realised displacement, not the drawn one, enters the estimate), probes
+are as wide as the current distance, only mutable features move, the iterate restarts from
+the best row found, and a coordinate-wise
+:func:`~mlsiege.attacks.evasion.boundary.shrink` pass runs at the end (optionally after the start too).
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ __all__ = ["HSJConfig", "estimate_direction", "hsj_search"]
 class HSJConfig:
     """Settings of :func:`hsj_search`.
 
-    ``init_eval`` probes at the first iteration growing as ``sqrt(t)`` up to ``max_eval``;
-    ``bisect_tol`` in standardized L2 units; ``step_tries`` halvings of the geometric step;
-    ``sparsify`` keeps enough queries for a final shrink pass; ``shrink_start`` also shrinks
-    the ``n_refine`` best starts; ``subspace`` (with ``shrink_start``) probes only the features
-    the start still changes after shrinking (sparse perturbations,
-    and a far better estimate per query on targets that depend on a few features locally);
-    ``start_tries`` pool rows tried as starts, of which ``n_starts`` adversarial ones are bisected
-    (coarsely) and the ``n_refine`` closest shrunk before the walk from the best.
+    ``init_eval`` probes at the first iteration, growing as ``sqrt(t)`` up to ``max_eval``;
+    ``radius`` is the probe radius as a share of the current distance (the paper's is about
+    ``1/d``; probes as wide as the distance see past the steps of a tree ensemble's boundary);
+    ``bisect_tol`` in standardized L2 units, at most ``bisect_steps`` queries per bisection;
+    ``step_tries`` halvings of the geometric step; ``sparsify`` keeps enough queries for a final
+    shrink pass. ``start_tries`` pool rows are tried as starts, of which ``n_starts``
+    adversarial ones are bisected and, with ``shrink_start``, the ``n_refine`` closest shrunk;
+    ``subspace`` (with ``shrink_start``) then probes only the features still changed.
     """
 
     max_iter: int = 40

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,9 @@ class ProvenanceConfig:
     validation metric that condemns a group; ``z``: how far (in robust standard deviations)
     above the other groups' gains a condemned group must also stand; ``holdout``: share of each
     group held out as validation when no trusted rows are given; ``metric``: auc / accuracy /
-    rmse; ``min_records``: smaller groups are judged together as one group "(small)"."""
+    rmse; ``min_records``: smaller groups are judged together as one group "(small)";
+    ``warm_start``: start each leave-one-group-out fit from the full model's solution when the
+    estimator supports it (same optimum for convex models, far fewer iterations)."""
 
     group: str = "source"
     eps: float = 0.005
@@ -29,6 +32,7 @@ class ProvenanceConfig:
     holdout: float = 0.25
     metric: str = "auc"
     min_records: int = 5
+    warm_start: bool = True
 
     def __post_init__(self) -> None:
         if self.eps < 0 or self.z < 0:
@@ -39,6 +43,21 @@ class ProvenanceConfig:
             raise ConfigError(f"metric must be auc, accuracy or rmse, got {self.metric!r}")
         if self.min_records < 1:
             raise ConfigError(f"min_records must be >= 1, got {self.min_records}")
+
+
+def _warm_param(model: Any) -> str | None:
+    """Name of the ``warm_start`` parameter of ``model`` (or of its last pipeline step), if any."""
+    params = model.get_params()
+    for name in ("warm_start", f"{getattr(model, 'steps', [[None]])[-1][0]}__warm_start"):
+        if name in params:
+            return name
+    return None
+
+
+def _refit_warm(full: Any, X: np.ndarray, y: np.ndarray) -> Any:
+    est = copy.deepcopy(full)
+    est.set_params(**{_warm_param(full): True})
+    return est.fit(X, y)
 
 
 def provenance_filter_baracaldo2017(X: Any, y: Any, meta: Any, *, seed: int = 0, **options: Any) -> Any:
@@ -54,7 +73,8 @@ def provenance_filter_baracaldo2017(X: Any, y: Any, meta: Any, *, seed: int = 0,
     other groups' gains.
 
     One fit on all data plus one per group (the ART implementation refits the full model for
-    every group as well). The score of a record is its group's gain.
+    every group as well); each per-group fit starts from the full model's solution when the
+    estimator has ``warm_start`` (logistic regression does). The score of a record is its group's gain.
 
     Parameters
     ----------
@@ -78,7 +98,7 @@ def provenance_filter_baracaldo2017(X: Any, y: Any, meta: Any, *, seed: int = 0,
     from mlsiege.attacks.poisoning.effect import fit
 
     started = time.perf_counter()
-    keys = ("group", "eps", "z", "holdout", "metric", "min_records")
+    keys = ("group", "eps", "z", "holdout", "metric", "min_records", "warm_start")
     config = ProvenanceConfig(**{k: options.pop(k) for k in keys if k in options})
     X, y, meta = check_inputs(X, y, meta, need=(config.group,))
     model = options.pop("model", None)
@@ -103,6 +123,7 @@ def provenance_filter_baracaldo2017(X: Any, y: Any, meta: Any, *, seed: int = 0,
         return sign * downstream_metric(model_fit, X[rows], y[rows], config.metric)
 
     full = fit(model, X[train], y[train], seed)
+    warm = config.warm_start and _warm_param(full) is not None
     refits = 1
     gains: dict[str, float] = {}
     for g in np.unique(groups):
@@ -110,7 +131,7 @@ def provenance_filter_baracaldo2017(X: Any, y: Any, meta: Any, *, seed: int = 0,
         if len(np.unique(y[rows])) < 2:
             gains[g] = 0.0
             continue
-        without = fit(model, X[rows], y[rows], seed)
+        without = _refit_warm(full, X[rows], y[rows]) if warm else fit(model, X[rows], y[rows], seed)
         refits += 1
         gains[g] = score(without, g) - score(full, g)
     values = np.array(list(gains.values()))
