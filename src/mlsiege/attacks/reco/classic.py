@@ -17,9 +17,8 @@ from mlsiege.attacks.reco.profiles import (
     SybilBudget,
     assemble,
     audience_counts,
-    check_targets,
     finish,
-    public_matrix,
+    prepare,
     sample_rows,
 )
 
@@ -47,10 +46,8 @@ def random_attack_lam2004(
     Lam, S. K. & Riedl, J. (2004). Shilling recommender systems for fun and profit. WWW 2004.
     """
     started = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    matrix = public_matrix(interactions)
     budget = SybilBudget(n_sybils, engagements_per_sybil)
-    targets = check_targets(targets, matrix.shape[1], budget)
+    rng, matrix, targets = prepare(interactions, targets, budget, seed)
     mean, std, low, high = _scale(matrix)
     fillers = sample_rows(rng, np.ones(matrix.shape[1]), n_sybils, engagements_per_sybil - targets.size, targets)
     ratings = np.clip(np.round(rng.normal(mean, std, fillers.shape)), low, high)
@@ -74,10 +71,8 @@ def average_attack_lam2004(
     Lam, S. K. & Riedl, J. (2004). Shilling recommender systems for fun and profit. WWW 2004.
     """
     started = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    matrix = public_matrix(interactions)
     budget = SybilBudget(n_sybils, engagements_per_sybil)
-    targets = check_targets(targets, matrix.shape[1], budget)
+    rng, matrix, targets = prepare(interactions, targets, budget, seed)
     mean, _, low, high = _scale(matrix)
     counts = np.diff(matrix.tocsc().indptr)
     sums = np.asarray(matrix.sum(axis=0)).ravel()
@@ -106,10 +101,8 @@ def bandwagon_attack_burke2005(
     Personalization.
     """
     started = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    matrix = public_matrix(interactions)
     budget = SybilBudget(n_sybils, engagements_per_sybil)
-    targets = check_targets(targets, matrix.shape[1], budget)
+    rng, matrix, targets = prepare(interactions, targets, budget, seed)
     mean, std, low, high = _scale(matrix)
     free = engagements_per_sybil - targets.size
     popularity = audience_counts(matrix, None).astype(float)
@@ -143,10 +136,8 @@ def segment_attack_mobasher2005(
     shilling item-based collaborative filtering systems. WebKDD 2005.
     """
     started = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    matrix = public_matrix(interactions)
     budget = SybilBudget(n_sybils, engagements_per_sybil)
-    targets = check_targets(targets, matrix.shape[1], budget)
+    rng, matrix, targets = prepare(interactions, targets, budget, seed)
     _, _, low, high = _scale(matrix)
     free = engagements_per_sybil - targets.size
     inside = audience_counts(matrix, audience).astype(float)

@@ -19,9 +19,8 @@ from mlsiege.attacks.reco.profiles import (
     SybilBudget,
     assemble,
     audience_counts,
-    check_targets,
     finish,
-    public_matrix,
+    prepare,
 )
 from mlsiege.errors import ConfigError
 
@@ -85,10 +84,8 @@ def audience_mimicry_tang2020(
     recommender systems. RecSys 2020 (data-driven fake profiles that imitate real users).
     """
     started = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    matrix = public_matrix(interactions)
     budget = SybilBudget(n_sybils, engagements_per_sybil)
-    targets = check_targets(targets, matrix.shape[1], budget)
+    rng, matrix, targets = prepare(interactions, targets, budget, seed)
     high = float(matrix.data.max()) if matrix.nnz else 1.0
     fillers = mimic_profiles(rng, matrix, audience, n_sybils, engagements_per_sybil - targets.size, targets)
     rows = assemble(matrix.shape[1], targets, fillers, target_rating=high, filler_ratings=high)

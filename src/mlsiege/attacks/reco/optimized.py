@@ -23,9 +23,8 @@ from mlsiege.attacks.reco.profiles import (
     SybilBudget,
     assemble,
     audience_counts,
-    check_targets,
     finish,
-    public_matrix,
+    prepare,
 )
 from mlsiege.errors import ConfigError
 from mlsiege.targets.recommenders.itemknn import ItemKNNConfig, item_similarity
@@ -138,10 +137,8 @@ def optimized_injection_fang2018(
     """
     started = time.perf_counter()
     config = config or OptimizedConfig()
-    rng = np.random.default_rng(seed)
-    matrix = public_matrix(interactions)
     budget = SybilBudget(n_sybils, engagements_per_sybil)
-    targets = check_targets(targets, matrix.shape[1], budget)
+    rng, matrix, targets = prepare(interactions, targets, budget, seed)
     binary = matrix.copy()
     binary.data[:] = 1.0
     binary.eliminate_zeros()

@@ -22,6 +22,8 @@ __all__ = [
     "SybilBudget",
     "assemble",
     "audience_counts",
+    "check_targets",
+    "prepare",
     "finish",
     "public_matrix",
     "sample_rows",
@@ -59,6 +61,14 @@ def public_matrix(interactions: Any) -> sp.csr_matrix:
         if matrix.ndim != 2:
             raise ConfigError(f"interactions must be a users x items matrix, got shape {matrix.shape}")
     return sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+
+
+def prepare(
+    interactions: Any, targets: Any, budget: SybilBudget, seed: int
+) -> tuple[np.random.Generator, sp.csr_matrix, np.ndarray]:
+    """The prologue every recipe shares: its private RNG, the public matrix, the checked targets."""
+    matrix = public_matrix(interactions)
+    return np.random.default_rng(seed), matrix, check_targets(targets, matrix.shape[1], budget)
 
 
 def check_targets(targets: Any, n_items: int, budget: SybilBudget) -> np.ndarray:
