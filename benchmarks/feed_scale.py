@@ -14,11 +14,13 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from mlsiege.sim.feed import FeedConfig, initial_history, make_population
 from mlsiege.targets.recommenders import make_recommender
+from mlsiege.targets.recommenders.factors import DEFAULTS, ImplicitRecommender
 
 
 def platform(users: int, items: int, engagements: int, seed: int = 0):
@@ -43,10 +45,13 @@ def main() -> None:
     t0 = time.perf_counter()
     matrix, follows = platform(args.users, args.items, args.engagements)
     print(f"platform built in {time.perf_counter() - t0:.1f} s: {matrix.nnz} engagements", file=sys.stderr)
-    names = ["item-knn"] if args.quick else ["item-knn", "popularity", "als", "bpr"]
+    names = ["item-knn"] if args.quick else ["item-knn", "popularity", "als", "bpr", "bpr-threaded"]
     users = np.arange(args.users)
     for name in names:
-        model = make_recommender(name, seed=0)
+        if name == "bpr-threaded":  # every core: faster, but lock-free SGD is not reproducible
+            model = ImplicitRecommender("bpr", replace(DEFAULTS["bpr"], threads=0), seed=0)
+        else:
+            model = make_recommender(name, seed=0)
         t0 = time.perf_counter()
         model.fit(matrix, follows)
         retrain = time.perf_counter() - t0

@@ -70,6 +70,7 @@ def main() -> None:
                         recipe, lambda rec=rec: make_recommender(rec, seed=args.seed), data["matrix"],
                         timestamps=data["timestamps"], sybil_fraction=fraction, n_targets=5, targets=data["targets"],
                         audience=data["audience"], follows=data["follows"] if rec == "social" else None, seed=args.seed,
+                        recommender=rec,
                     )
                     row = {"dataset": data["name"], "recommender": rec, "attack": name, "sybil_fraction": fraction,
                            **{k: out[k] for k in ("users", "items", "engagements", "n_sybils", "engagements_per_sybil",

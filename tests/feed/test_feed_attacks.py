@@ -75,3 +75,33 @@ def test_optimized_beats_random_against_item_knn(log):
         assert key in rnd
     assert opt["hr_at_10_attacked"] > opt["hr_at_10_clean"]
     assert opt["hr_at_10_attacked"] >= 2 * rnd["hr_at_10_attacked"]
+
+
+def test_optimized_sizes_profiles_against_a_factor_surrogate(log):
+    from mlsiege.attacks.reco.optimized import OptimizedConfig
+
+    config = OptimizedConfig(profile_sizes=(2, 8))
+    run = lambda seed: optimized_injection_fang2018(  # noqa: E731
+        log, targets=[297, 298], n_sybils=8, engagements_per_sybil=20, recommender="als", seed=seed, config=config
+    )
+    first, again = run(3), run(3)
+    tried = first.metrics["designs_tried"]
+    assert first.metrics["surrogate"] == "als" and set(tried) == {"favourites-2", "favourites-8", "favourites-18"}
+    # the rows are the design the surrogate ranked best (shortest among ties)
+    best = max(tried, key=lambda name: (tried[name], -int(name.split("-")[1])))
+    assert first.metrics["design"] == best
+    per_row = np.diff(first.artifacts["sybil_interactions"].indptr)
+    assert (per_row == 2 + int(best.split("-")[1])).all()
+    assert (first.artifacts["sybil_interactions"] != again.artifacts["sybil_interactions"]).nnz == 0
+    # a BPR victim is modelled with the cheaper, reproducible ALS surrogate; item-kNN keeps the greedy
+    bpr_victim = optimized_injection_fang2018(log, targets=[297], n_sybils=4, engagements_per_sybil=10, recommender="bpr", config=config)
+    assert bpr_victim.metrics["surrogate"] == "als"
+    knn = optimized_injection_fang2018(log, targets=[297], n_sybils=4, engagements_per_sybil=10, recommender="item-knn")
+    assert knn.metrics["surrogate"] == "item-knn" and "surrogate_reached_users" in knn.metrics
+    with pytest.raises(ConfigError, match="surrogate"):
+        OptimizedConfig(surrogate="svd")
+
+
+def test_bpr_is_reproducible_from_its_seed(log):
+    fit = lambda: make_recommender("bpr", seed=4).fit(log)  # noqa: E731
+    assert np.array_equal(fit().item_factors_, fit().item_factors_)

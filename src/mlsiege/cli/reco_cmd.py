@@ -63,7 +63,7 @@ def attack(
         report = evaluate_static_attack(
             recipe, lambda: make_recommender(recommender, seed=seed), data.matrix,
             timestamps=data.timestamps, sybil_fraction=sybil_fraction, n_targets=targets,
-            engagements_per_sybil=engagements or None, follows=follow_matrix, seed=seed,
+            engagements_per_sybil=engagements or None, follows=follow_matrix, seed=seed, recommender=recommender,
         )
         report["targets"] = [data.item_ids[t].item() for t in report["targets"]]
         report.update(recommender=recommender, attack_name=attack_name, sybil_fraction=sybil_fraction,

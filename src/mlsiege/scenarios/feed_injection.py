@@ -134,11 +134,12 @@ def run_feed_injection(
     clean_log, clean_follows = run_rounds(pop, feed, make_recommender, seed=seed, n_sybils=n_sybils, on_round=recorder(clean), hold_out=(held_users, held_items))
 
     attack_results: list[Any] = []
+    victim_family = getattr(make_recommender(), "name", None)  # what a gray-box attacker knows
 
     def sybil_step(r: int, public: sp.csr_matrix, follows: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
         result = recipe(
             public[:n_real], targets=targets, n_sybils=n_sybils, engagements_per_sybil=config.engagements_per_sybil,
-            audience=audience, follows=follows[:n_real, :n_real], seed=seed + r,
+            audience=audience, follows=follows[:n_real, :n_real], recommender=victim_family, seed=seed + r,
         )
         attack_results.append(result)
         edges = result.artifacts.get("follows")

@@ -75,11 +75,14 @@ def evaluate_static_attack(
     follows: sp.csr_matrix | None = None,
     seed: int = 0,
     k: int = 10,
+    recommender: str | None = None,
 ) -> dict[str, Any]:
     """Run ``recipe`` once against a fresh recommender and return the report's figures.
 
     ``make_recommender()`` builds an unfitted model with ``fit(matrix, follows)`` and
     ``recommend(users, k)``. Sybils get ids after the real users; only real users are measured.
+    ``recommender`` names the victim's family to the recipe (what a gray-box attacker knows:
+    the optimized attack fits a surrogate of that family; the others ignore it).
     """
     started = time.perf_counter()
     if not 0.0 < sybil_fraction < 1.0:
@@ -100,7 +103,7 @@ def evaluate_static_attack(
     clean = _evaluate(make_recommender().fit(train, follows), train, held_out, users, targets, audience_mask, k)
     clean_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    result = recipe(train, targets=targets, n_sybils=n_sybils, engagements_per_sybil=engagements_per_sybil, audience=audience_mask, follows=follows, seed=seed)
+    result = recipe(train, targets=targets, n_sybils=n_sybils, engagements_per_sybil=engagements_per_sybil, audience=audience_mask, follows=follows, recommender=recommender, seed=seed)
     attack_s = time.perf_counter() - t0
     sybil_rows = sp.csr_matrix(result.artifacts["sybil_interactions"], dtype=np.float32)
     poisoned = sp.vstack([train, sybil_rows], format="csr")
