@@ -109,6 +109,8 @@ def test_bad_inputs_raise_one_line_errors(attacked):
         lockstep_beutel2013(attacked.interactions)
     with pytest.raises(DataValidationError, match="sparse"):
         lockstep_beutel2013(np.ones((3, 3)))
+    with pytest.raises(DataValidationError, match="no engagements"):
+        as_engagements(sp.csr_matrix((4, 3), dtype=np.float32))
     T = attacked.timestamps.copy().tolil()
     T[0, 0] = 5.0 if attacked.interactions[0, 0] == 0 else 0
     with pytest.raises(DataValidationError):

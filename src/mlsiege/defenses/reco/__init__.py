@@ -7,9 +7,9 @@ Every recipe in ``__all__`` follows the ``reco_defense`` convention (see
         -> DefenseResult over accounts (scores higher = more suspicious, groups: account -> id)
 
 Parts live in submodules: :mod:`.engagement` (inputs), :mod:`.synchrony` (time slots),
-:mod:`.profiles` (per-account features), :mod:`.flagging` (thresholds from a false-positive
-budget), :mod:`.ranking` (trust-weighted engagement, cohort influence caps, retraining without
-flagged accounts). See docs/reco-defenses.md.
+:mod:`.fresh_crowds` (significant crowds of new accounts), :mod:`.profiles` (per-account
+features), :mod:`.flagging` (thresholds from a false-positive budget), :mod:`.ranking`
+(trust-weighted engagement, cohort influence caps, retraining without flagged accounts). See docs/reco-defenses.md.
 """
 
 from mlsiege.defenses.reco.coengagement import coengagement_pacheco2021

@@ -64,7 +64,9 @@ def as_engagements(interactions: object, timestamps: object = None) -> Engagemen
     R = _canonical(interactions, "interactions")
     if R.ndim != 2 or R.shape[0] == 0:
         raise DataValidationError(f"interactions must be a non-empty accounts x items matrix, got shape {R.shape}")
-    if R.nnz and not np.all(np.isfinite(R.data)):
+    if R.nnz == 0:
+        raise DataValidationError("interactions hold no engagements: nothing to score")
+    if not np.all(np.isfinite(R.data)):
         raise DataValidationError("interactions hold non-finite values")
     coo = R.tocoo()
     time = None

@@ -11,12 +11,20 @@ from scipy.sparse.linalg import svds
 
 from mlsiege.defenses.reco.engagement import as_engagements
 from mlsiege.defenses.reco.flagging import account_result
+from mlsiege.defenses.reco.fresh_crowds import fresh_lockstep
 from mlsiege.defenses.reco.profiles import account_features, fisher_combine
-from mlsiege.defenses.reco.synchrony import DAY, fresh_crowd_sync, slot_table
+from mlsiege.defenses.reco.synchrony import DAY, slot_table
 from mlsiege.errors import ConfigError
 from mlsiege.results import DefenseResult
 
-__all__ = ["PcaConfig", "ProfileConfig", "coordination_scorer", "profile_scorer_chirita2005", "shilling_pca_mehta2007"]
+__all__ = [
+    "CoordinationConfig",
+    "PcaConfig",
+    "ProfileConfig",
+    "coordination_scorer",
+    "profile_scorer_chirita2005",
+    "shilling_pca_mehta2007",
+]
 
 
 @dataclass(frozen=True)
@@ -73,25 +81,59 @@ class ProfileConfig:
 
     ``features`` maps a feature of :func:`~mlsiege.defenses.reco.profiles.account_features` to
     True when higher is more suspicious; ``default_threshold`` (nats) applies when no threshold
-    from a false-positive budget is given. Synchrony uses ``window``, ``min_accounts``,
-    ``fresh_window`` (see :func:`~mlsiege.defenses.reco.synchrony.fresh_crowd_sync`);
-    ``profile_weight`` scales the profile terms inside :func:`coordination_scorer`.
+    from a false-positive budget is given. The ``sync`` features use ``window`` and
+    ``min_accounts`` (see :mod:`~mlsiege.defenses.reco.synchrony`).
     """
 
     features: tuple[tuple[str, bool], ...] = (("rating_deviation", True), ("burstiness", True), ("account_age", False))
     default_threshold: float = 20.0
+    window: float = DAY
+    min_accounts: int = 5
+
+    def __post_init__(self) -> None:
+        _check_features(self.features)
+        if self.window <= 0 or self.min_accounts < 2:
+            raise ConfigError(f"profile scorer needs window > 0, min_accounts >= 2; got {self}")
+
+
+def _check_features(features: tuple[tuple[str, bool], ...]) -> None:
+    known = {"degree", "rating_deviation", "account_age", "burstiness", "sync", "age_at_sync"}
+    bad = [f for f, _ in features if f not in known]
+    if bad:
+        raise ConfigError(f"unknown profile feature(s) {bad}; known: {sorted(known)}")
+
+
+@dataclass(frozen=True)
+class CoordinationConfig:
+    """Options of :func:`coordination_scorer`.
+
+    Fresh lockstep (see :func:`~mlsiege.defenses.reco.fresh_crowds.fresh_lockstep`): ``window``
+    (seconds per slot), ``fresh_window`` (an account is fresh up to half of it after its first
+    engagement, not at all after it), ``min_accounts`` (fresh accounts a slot needs to be
+    tested), ``alpha`` (family-wise error level over all slots tested), ``cap`` (``-log10``
+    evidence bound), ``baseline`` (running-median span of the platform activity). Profile
+    ``features`` (as in :class:`ProfileConfig`) add ``profile_weight`` times their Fisher score
+    to accounts with evidence only. ``default_threshold`` (nats): the own rule when no threshold
+    from a false-positive budget is given; 0 flags every account a significant fresh crowd
+    explains.
+    """
+
+    features: tuple[tuple[str, bool], ...] = (("rating_deviation", True), ("burstiness", True), ("account_age", False))
+    default_threshold: float = 0.0
     profile_weight: float = 0.3
     window: float = DAY
     min_accounts: int = 5
     fresh_window: float = 7 * DAY
+    alpha: float = 0.01
+    cap: float = 20.0
+    baseline: float = 15 * DAY
 
     def __post_init__(self) -> None:
-        known = {"degree", "rating_deviation", "account_age", "burstiness", "sync", "age_at_sync"}
-        bad = [f for f, _ in self.features if f not in known]
-        if bad:
-            raise ConfigError(f"unknown profile feature(s) {bad}; known: {sorted(known)}")
-        if self.window <= 0 or self.fresh_window <= 0 or self.min_accounts < 2 or self.profile_weight < 0:
-            raise ConfigError(f"profile scorer needs window > 0, fresh_window > 0, min_accounts >= 2; got {self}")
+        _check_features(self.features)
+        if self.window <= 0 or self.fresh_window <= 0 or self.baseline <= 0 or self.min_accounts < 2 or self.profile_weight < 0:
+            raise ConfigError(f"coordination scorer needs window, fresh_window, baseline > 0, min_accounts >= 2, profile_weight >= 0; got {self}")
+        if not 0 < self.alpha <= 1 or self.cap <= 0:
+            raise ConfigError(f"coordination scorer needs 0 < alpha <= 1 and cap > 0; got {self}")
 
 
 def profile_scorer_chirita2005(interactions, *, timestamps=None, follows=None, seed: int = 0, threshold: float | None = None, **options) -> DefenseResult:
@@ -119,39 +161,50 @@ def profile_scorer_chirita2005(interactions, *, timestamps=None, follows=None, s
 
 
 def coordination_scorer(interactions, *, timestamps=None, follows=None, seed: int = 0, threshold: float | None = None, **options) -> DefenseResult:
-    """Fresh accounts acting in lockstep, plus profile statistics, in one score (nats).
+    """Fresh accounts acting in lockstep, in nats; profile statistics order the accounts flagged.
 
-    Combines the lockstep evidence of CopyCatch (Beutel et al. 2013) with the account-age and
-    rating-deviation signals of profile detectors (Chirita et al. 2005): the main term is
-    ``ln(10) * fresh_crowd_sync`` (a slot's capped Poisson surprise, weighted by how many of its
-    accounts were days old when they acted, and by the account's own age there, see
-    :func:`~mlsiege.defenses.reco.synchrony.fresh_crowd_sync`), to which the Fisher terms of the
-    profile ``features`` are added, times ``profile_weight``. Fan communities and friends are synchronized but old; a
-    campaign's accounts, however well they mimic the audience's tastes, are created just before
-    they act. Groups: the account's (item, window) slot of strongest evidence.
+    Combines the lockstep evidence of CopyCatch (Beutel et al. 2013) with the account-age
+    signal of profile detectors (Chirita et al. 2005). The main term is ``ln(10)`` times the
+    evidence of :func:`~mlsiege.defenses.reco.fresh_crowds.fresh_lockstep`: the
+    Bonferroni-adjusted surprise of the crowd of *fresh* accounts that claimed the account, its
+    expectation set by the item's rate and the platform's activity in that window (Kleinberg
+    2002), each account explained once, by its most significant crowd (as FRAUDAR and D-Cube
+    take out one block at a time). Accounts no significant crowd explains score 0; the others
+    gain ``profile_weight`` times the Fisher score of the profile ``features``. Fan communities
+    and friends are synchronized but old; newcomers who happen to pick the same popular item on
+    the same day are not significant once the number of slots is accounted for; a real
+    newcomer sharing a campaign's filler item is not blamed for the campaign's accounts, which
+    their own target push explains. Groups: the item of the crowd that explained the account
+    (else of its most surprising crowded slot).
 
     Examples
     --------
     >>> from mlsiege.checks.reco_defense import planted_platform
     >>> p = planted_platform(300, 120, sybil_fraction=0.03, targets=2, mimicry=True, seed=1)
     >>> res = coordination_scorer(p.interactions, timestamps=p.timestamps)
-    >>> bool(res.flagged[p.is_sybil].all())
-    True
+    >>> bool(res.flagged[p.is_sybil].all()), int(res.flagged[~p.is_sybil].sum())
+    (True, 0)
     """
     started = time.perf_counter()
-    config = ProfileConfig(**options)
+    config = CoordinationConfig(**options)
     eng = as_engagements(interactions, timestamps)
-    table = slot_table(eng, config.window)
-    fresh = fresh_crowd_sync(eng, table, fresh_window=config.fresh_window, min_accounts=config.min_accounts)
+    fresh = fresh_lockstep(
+        eng, window=config.window, fresh_window=config.fresh_window, min_accounts=config.min_accounts,
+        alpha=config.alpha, cap=config.cap, baseline=config.baseline,
+    )
     feats = account_features(eng, window=config.window, min_accounts=config.min_accounts)
-    scores = np.log(10.0) * fresh + config.profile_weight * fisher_combine(feats, dict(config.features))
-    # group = the item the account's strongest synchronized engagement touched
+    explained = fresh.evidence > 0
+    scores = np.log(10.0) * fresh.evidence + np.where(explained, config.profile_weight * fisher_combine(feats, dict(config.features)), 0.0)
+    # group = the explaining crowd's item, else the item of the account's most surprising crowded slot
+    table = slot_table(eng, config.window)
     best = np.where(table.crowd[0] >= config.min_accounts, table.surprise[0], 0.0)
     order = np.lexsort((-best, eng.user))
     firsts = np.unique(eng.user[order], return_index=True)[1]
     groups = np.full(eng.n_users, -1)
     groups[eng.user[order][firsts]] = eng.item[order][firsts]
+    groups = np.where(explained, fresh.item, groups)
     return account_result(
         "coordination_scorer", scores, scores > config.default_threshold, groups=groups, config=asdict(config), seed=seed,
-        started=started, threshold=threshold, fresh_sync_max=float(fresh.max()),
+        started=started, threshold=threshold, fresh_evidence_max=float(fresh.evidence.max()), explained=int(explained.sum()),
+        significant_crowds=fresh.significant_slots, slots_tested=fresh.n_slots,
     )

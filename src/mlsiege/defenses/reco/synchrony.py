@@ -1,8 +1,10 @@
 """Synchronized engagement: (item, time window) slots and how surprising their crowds are.
 
-Part shared by the lockstep, co-engagement and profile detectors. Every engagement falls in a
-slot ``(item, floor(t / window + offset))`` for two offsets (0 and 1/2), so a burst is never
-split by a window boundary. A slot's crowd is compared with the item's own rate: an item engaged
+Part shared by the lockstep, co-engagement and profile detectors (the coordination scorer
+tests crowds of fresh accounts against platform activity instead, see
+:mod:`~mlsiege.defenses.reco.fresh_crowds`). Every engagement falls in a slot
+``(item, floor(t / window + offset))`` for two offsets (0 and 1/2), so a burst is never split
+by a window boundary. A slot's crowd is compared with the item's own rate: an item engaged
 ``n_i`` times over ``span_i`` seconds expects ``n_i * window / span_i`` engagements per window,
 and the surprise of a slot holding ``c`` accounts is ``-log10 P(Poisson >= c)``.
 """
@@ -18,7 +20,7 @@ from scipy.special import gammainc, gammaln
 from mlsiege.defenses.reco.engagement import Engagements
 from mlsiege.errors import DataValidationError
 
-__all__ = ["SlotTable", "account_sync", "fresh_crowd_sync", "log10_poisson_tail", "slot_table"]
+__all__ = ["SlotTable", "account_sync", "log10_poisson_tail", "slot_table"]
 
 DAY = 86_400.0
 
@@ -99,25 +101,3 @@ def account_sync(eng: Engagements, table: SlotTable, *, min_accounts: int, min_s
     items.data[:] = 1.0
     return {"sync": sync, "sync_time": sync_time, "synced_items": np.asarray(items.sum(axis=1)).ravel(), "strong": strong}
 
-
-def fresh_crowd_sync(eng: Engagements, table: SlotTable, *, fresh_window: float, min_accounts: int, cap: float = 20.0) -> np.ndarray:
-    """Per account: the best ``min(surprise, cap) * fresh share`` over the slots it joined fresh.
-
-    An account's freshness at an engagement is 1 up to half of ``fresh_window`` seconds of age
-    (since its first engagement), falling linearly to 0 at ``fresh_window``; the fresh share of
-    a slot is the mean freshness of its accounts there, and each account's value is also
-    weighted by its own freshness. Fan communities and friends are synchronized too, but they are old accounts; a
-    campaign's accounts are created just before they act, and an old account that happens to
-    join the campaign's slot gets nothing from it. ``cap`` stops a huge crowd outweighing
-    freshness.
-    """
-    first = np.full(eng.n_users, np.inf)
-    np.minimum.at(first, eng.user, eng.time)
-    age = eng.time - first[eng.user]
-    fresh = np.clip(2.0 - 2.0 * age / fresh_window, 0.0, 1.0)
-    fresh_sum = np.bincount(table.slot.ravel(), weights=np.tile(fresh, 2), minlength=table.n_slots)
-    share = fresh_sum[table.slot] / table.crowd
-    value = np.where(table.crowd >= min_accounts, np.minimum(table.surprise, cap) * share * fresh[None, :], 0.0).max(axis=0)
-    out = np.zeros(eng.n_users)
-    np.maximum.at(out, eng.user, value)
-    return out
