@@ -19,22 +19,12 @@ from mlsiege.attacks.reco.profiles import (
     SybilBudget,
     assemble,
     audience_counts,
+    audience_ids,
     finish,
     prepare,
 )
-from mlsiege.errors import ConfigError
 
 __all__ = ["audience_mimicry_tang2020", "mimic_profiles"]
-
-
-def _audience_ids(audience: np.ndarray | None, n_users: int) -> np.ndarray:
-    if audience is None:
-        return np.arange(n_users)
-    audience = np.asarray(audience)
-    ids = np.flatnonzero(audience) if audience.dtype == bool else audience.astype(np.int64)
-    if ids.size == 0:
-        raise ConfigError("the target audience is empty")
-    return ids
 
 
 def mimic_profiles(
@@ -46,7 +36,7 @@ def mimic_profiles(
     engagements among the audience's core (its ``2 n_fill`` most engaged items) and tops up at
     random from the core, so sybils look like audience members and still agree with each other.
     """
-    ids = _audience_ids(audience, matrix.shape[0])
+    ids = audience_ids(audience, matrix.shape[0])
     weight = audience_counts(matrix, audience).astype(float)
     weight[exclude] = 0.0
     n_fill = min(n_fill, int((weight > 0).sum()))

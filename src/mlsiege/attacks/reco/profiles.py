@@ -22,6 +22,7 @@ __all__ = [
     "SybilBudget",
     "assemble",
     "audience_counts",
+    "audience_ids",
     "check_targets",
     "prepare",
     "finish",
@@ -82,6 +83,17 @@ def check_targets(targets: Any, n_items: int, budget: SybilBudget) -> np.ndarray
             f"{targets.size} targets exceed the budget of {budget.engagements_per_sybil} engagements per sybil"
         )
     return targets
+
+
+def audience_ids(audience: np.ndarray | None, n_users: int) -> np.ndarray:
+    """The audience's user ids from a boolean mask or an id array (every user when None)."""
+    if audience is None:
+        return np.arange(n_users)
+    audience = np.asarray(audience)
+    ids = np.flatnonzero(audience) if audience.dtype == bool else audience.astype(np.int64)
+    if ids.size == 0:
+        raise ConfigError("the target audience is empty")
+    return ids
 
 
 def audience_counts(matrix: sp.csr_matrix, audience: np.ndarray | None) -> np.ndarray:

@@ -28,7 +28,8 @@ class FactorConfig:
     ``threads``: 0 means every core; ``None`` (default) means every core for ALS (its solves are
     independent per row, so the result does not depend on the thread count) and one for BPR,
     whose multi-threaded SGD in ``implicit`` is lock-free (Hogwild) and so not reproducible from
-    its seed; one thread costs about 0.4 s more per fit on a 100k-engagement log (measured).
+    its seed; one thread costs time (one fit on 1M engagements: 68 s against 42 s on 2 cores,
+    docs/benchmarks.md).
     """
 
     factors: int = 64
