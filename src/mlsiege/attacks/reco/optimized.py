@@ -18,6 +18,11 @@ the audience depends on the data (5 fillers won on the 100k benchmark log, the f
 synthetic platform). The attacker therefore ranks a few designs (the audience's favourites cut to
 each of ``profile_sizes`` and to the full budget) by retraining an ALS surrogate on the public log
 with each, and keeps the best (:mod:`mlsiege.attacks.reco.surrogate`); shorter profiles win ties.
+Against BPR the lever is how many accounts engage at all: on the 100k benchmark log 20 sybils with
+bare target profiles reached a hit ratio of 0.046 and all 60 only 0.012 (the targets' factors
+follow the sybils away from real users as the sybils' share of their positives grows), so the
+attacker ranks a third, two thirds and all of its accounts (``active_fractions``) on a BPR
+surrogate and leaves the rest idle.
 """
 
 from __future__ import annotations
@@ -54,10 +59,11 @@ __all__ = ["OptimizedConfig", "greedy_fillers", "optimized_injection_fang2018"]
 class OptimizedConfig:
     """``candidates``: items the greedy considers (most engaged by the audience first);
     ``k``: the list length the attacker aims at; ``neighbors``: the item-kNN surrogate's list
-    size; ``surrogate``: the family the attacker models (``"auto"``: item-kNN, or ALS when the
-    caller names an ALS or BPR victim through ``recommender``: one ALS fit costs a third of a
-    BPR fit and is reproducible); ``profile_sizes``: filler counts tried against a factor
-    surrogate (the full budget is always tried too)."""
+    size; ``surrogate``: the family the attacker models (``"auto"``: the victim's family when the
+    caller names it through ``recommender``, else item-kNN); ``profile_sizes``: filler counts
+    tried against an ALS surrogate (the full budget is always tried too); ``active_fractions``:
+    shares of the accounts that engage at all, tried against a BPR surrogate (the rest stay idle:
+    against BPR, more sybils on the same targets can lower their exposure)."""
 
     candidates: int = 400
     k: int = 10
@@ -65,6 +71,7 @@ class OptimizedConfig:
     soft_weight: float = 0.05
     surrogate: str = "auto"
     profile_sizes: tuple[int, ...] = (2, 5, 10, 20)
+    active_fractions: tuple[float, ...] = (1 / 3, 2 / 3, 1.0)
 
     def __post_init__(self) -> None:
         if self.candidates < 1 or self.k < 1 or self.neighbors < 1:
@@ -75,6 +82,8 @@ class OptimizedConfig:
             raise ConfigError(f"surrogate must be 'auto' or one of {', '.join(SURROGATE_FAMILIES)}, got {self.surrogate!r}")
         if any(int(n) != n or n < 0 for n in self.profile_sizes):
             raise ConfigError(f"profile_sizes must be non-negative integers, got {self.profile_sizes}")
+        if not self.active_fractions or any(not 0.0 < f <= 1.0 for f in self.active_fractions):
+            raise ConfigError(f"active_fractions must be in (0, 1], got {self.active_fractions}")
 
 
 def _user_thresholds(binary: sp.csr_matrix, sim: sp.csr_matrix, users: np.ndarray, k: int) -> np.ndarray:
@@ -176,13 +185,19 @@ def optimized_injection_fang2018(
     audience_users = audience_ids(audience, matrix.shape[0])
     n_fill = engagements_per_sybil - targets.size
     high = float(matrix.data.max()) if matrix.nnz else 1.0
-    family = config.surrogate
-    if family == "auto":
-        family = "als" if family_of(recommender) in ("als", "bpr") else "item-knn"
+    family = family_of(recommender) if config.surrogate == "auto" else config.surrogate
     if family == "item-knn":
         rows, metrics = _greedy_rows(rng, matrix, binary, audience, audience_users, targets, n_sybils, n_fill, high, config)
     else:
-        rows, metrics = _sized_rows(rng, matrix, audience, audience_users, targets, n_sybils, n_fill, high, family, config)
+        favourites = _favourites(matrix, audience, targets)
+        if family == "als":
+            sizes = sorted({min(int(n), n_fill, favourites.size) for n in (*config.profile_sizes, n_fill)})
+            plans = [(f"favourites-{n}", n_sybils, n) for n in sizes]
+        else:  # bpr: how many accounts engage, with bare target profiles, and everyone with a few fillers
+            counts = sorted({max(1, round(f * n_sybils)) for f in config.active_fractions})
+            plans = [(f"active-{a}-favourites-0", a, 0) for a in counts]
+            plans.append((f"active-{n_sybils}-favourites-{min(5, n_fill)}", n_sybils, min(5, n_fill)))
+        rows, metrics = _ranked_rows(rng, matrix, audience_users, targets, n_sybils, high, favourites, plans, family, config)
     return finish(
         "optimized_injection_fang2018", rows, targets=targets, budget=budget, config=config,
         seed=seed, started=started, metrics={"surrogate": family, **metrics},
@@ -206,33 +221,39 @@ def _greedy_rows(
     return rows, {"surrogate_reached_users": reached}
 
 
-def _sized_rows(
-    rng: np.random.Generator, matrix: sp.csr_matrix, audience: np.ndarray | None, audience_users: np.ndarray,
-    targets: np.ndarray, n_sybils: int, n_fill: int, high: float, family: str, config: OptimizedConfig,
+def _favourites(matrix: sp.csr_matrix, audience: np.ndarray | None, targets: np.ndarray) -> np.ndarray:
+    """Items the audience engaged with, most engaged first (targets excluded)."""
+    weight = audience_counts(matrix, audience).astype(float)
+    weight[targets] = -1.0
+    order = np.argsort(-weight, kind="stable")
+    return order[weight[order] > 0]
+
+
+def _ranked_rows(
+    rng: np.random.Generator, matrix: sp.csr_matrix, audience_users: np.ndarray, targets: np.ndarray,
+    n_sybils: int, high: float, favourites: np.ndarray, plans: list[tuple[str, int, int]], family: str,
+    config: OptimizedConfig,
 ) -> tuple[sp.csr_matrix, dict[str, Any]]:
-    """The audience's favourites cut to the profile size a surrogate of ``family``, retrained
-    with each size, ranks best.
+    """The plan ``(label, active accounts, fillers)`` a surrogate of ``family``, retrained with
+    each, ranks best; idle accounts keep empty rows. Ties go to the first plan (fewest fillers
+    or accounts).
 
     The item-kNN greedy set was a candidate too; it never ranked above a favourites cut on a
     factor surrogate (0.0 surrogate hit ratio on both benchmark datasets), so it costs no fit.
     """
-    weight = audience_counts(matrix, audience).astype(float)
-    weight[targets] = -1.0
-    favourites = np.argsort(-weight, kind="stable")
-    favourites = favourites[weight[favourites] > 0]
-    sizes = sorted({min(int(n), n_fill, favourites.size) for n in (*config.profile_sizes, n_fill)})
-    designs = [
-        assemble(matrix.shape[1], targets, np.broadcast_to(favourites[:n], (n_sybils, n)), target_rating=high, filler_ratings=high)
-        for n in sizes
-    ]
+    designs = []
+    for _, active, n in plans:
+        fillers = np.broadcast_to(favourites[:n], (n_sybils, min(n, favourites.size)))
+        rows = assemble(matrix.shape[1], targets, fillers, target_rating=high, filler_ratings=high)
+        designs.append(sp.vstack([rows[:active], sp.csr_matrix((n_sybils - active, matrix.shape[1]), dtype=np.float32)], format="csr"))
     factory = surrogate_factory(family, int(rng.integers(2**31)))
     binary = matrix.copy()
     binary.data[:] = 1.0
     scores = rank_designs(factory, binary, designs, targets, audience_users, config.k)
-    best = int(np.argmax(scores))  # first maximum: the shortest profile among ties
-    labels = [f"favourites-{n}" for n in sizes]
+    best = int(np.argmax(scores))
     return designs[best], {
-        "design": labels[best],
+        "design": plans[best][0],
+        "active_sybils": plans[best][1],
         "surrogate_hr": float(scores[best]),
-        "designs_tried": {label: float(v) for label, v in zip(labels, scores, strict=True)},
+        "designs_tried": {label: float(v) for (label, _, _), v in zip(plans, scores, strict=True)},
     }
