@@ -1,14 +1,20 @@
-"""How much target score a sybil injection can buy from ALS, against the ridge bound.
+"""The two levers the optimized attack pulls against factor models, measured on the victims.
 
-An implicit-ALS item factor is a ridge fit, so a target engaged only by sybils gets
+ALS, profile size against the ridge bound. An implicit-ALS item factor is a ridge fit, so a target engaged only by sybils gets
 ``sum_u (x_u . y_t)^2 <= n_sybils / 4`` over real users (docs/reco-attacks.md). For sybils that
 engage the targets plus the ``n`` most popular items, this script retrains the reference ALS and
 prints, per (sybil fraction, filler count), the sum of squared target scores over real users
 (per target), the bound, the sybils' own fit ``x_s . y_t`` and the audience users reached per
-target (target score above the user's 10th-best unseen item). One JSON line per run.
+target (target score above the user's 10th-best unseen item).
 
-    python benchmarks/reco_als_bound.py --interactions FILE    # MovieLens-format log
-    python benchmarks/reco_als_bound.py                        # the synthetic feed platform
+BPR, how many accounts engage. With 3% of the users as sybil accounts, of which 1/3, 2/3 or all
+engage with bare target profiles (the rest idle), the reference BPR's hit ratio at 10 of the
+targets among real users, under three victim seeds.
+
+One JSON line per run ("lever": "als-fillers" or "bpr-active").
+
+    python benchmarks/reco_factor_levers.py --interactions FILE    # MovieLens-format log
+    python benchmarks/reco_factor_levers.py                        # the synthetic feed platform
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import scipy.sparse as sp
 
 from mlsiege.attacks.reco.evaluate import cold_targets, hold_out_latest
 from mlsiege.attacks.reco.profiles import assemble
+from mlsiege.metrics.reco import hit_ratio_at_k
 from mlsiege.targets.recommenders import make_recommender
 from mlsiege.targets.recommenders.serving import row_top_k
 
@@ -69,12 +76,26 @@ def main() -> None:
             tenth = row_top_k(everything.astype(np.float32), 10)[1][:, -1]
             unseen = train[:, targets].toarray() == 0
             print(json.dumps({
-                "dataset": name, "sybil_fraction": fraction, "n_sybils": n_sybils, "fillers": n,
+                "lever": "als-fillers", "dataset": name, "sybil_fraction": fraction, "n_sybils": n_sybils, "fillers": n,
                 "sum_sq_scores_per_target": np.round((scores**2).sum(axis=0), 3).tolist(),
                 "bound": n_sybils / 4,
                 "sybil_fit": round(float((sybil @ y[targets].T).mean()), 3),
                 "users_reached_per_target": ((scores > tenth[:, None]) & unseen).sum(axis=0).tolist(),
             }), flush=True)
+
+    n_sybils = max(1, round(0.03 * n_users))
+    users = np.arange(n_users)
+    for active in sorted({max(1, n_sybils // 3), (2 * n_sybils) // 3, n_sybils}):
+        rows = assemble(n_items, targets, np.empty((active, 0), dtype=np.int64), target_rating=1.0)
+        poisoned = sp.vstack([train, rows], format="csr")
+        hr = []
+        for seed in (args.seed, args.seed + 1, args.seed + 2):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = make_recommender("bpr", seed=seed).fit(poisoned)
+            hr.append(round(hit_ratio_at_k(model.recommend(users, 10), targets, poisoned, users, k=10), 4))
+        print(json.dumps({"lever": "bpr-active", "dataset": name, "sybil_fraction": 0.03, "n_sybils": n_sybils,
+                          "active": active, "hr_at_10_per_victim_seed": hr}), flush=True)
 
 
 if __name__ == "__main__":
