@@ -45,7 +45,7 @@ def main() -> None:
     t0 = time.perf_counter()
     matrix, follows = platform(args.users, args.items, args.engagements)
     print(f"platform built in {time.perf_counter() - t0:.1f} s: {matrix.nnz} engagements", file=sys.stderr)
-    names = ["item-knn"] if args.quick else ["item-knn", "popularity", "als", "bpr", "bpr-threaded"]
+    names = ["item-knn"] if args.quick else ["item-knn", "popularity", "als", "bpr", "bpr-threaded", "social"]
     users = np.arange(args.users)
     for name in names:
         if name == "bpr-threaded":  # every core: faster, but lock-free SGD is not reproducible

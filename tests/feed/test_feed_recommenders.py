@@ -75,3 +75,18 @@ def test_adapter_checks_answers_and_counts_queries(log):
     target = Budgeted(from_recommender(make_recommender("popularity").fit(log)), max_queries=5)
     assert target.recommend(np.arange(4), 3).shape == (4, 3)
     assert target.queries_used == 4
+
+
+def test_social_item_walk_is_exact_unpruned_and_keeps_the_strongest_entries(log):
+    from mlsiege.targets.recommenders.social import SocialConfig, SocialRecommender
+
+    follows = sp.random(200, 200, density=0.03, format="csr", random_state=2)
+    exact = SocialRecommender(SocialConfig(neighbors=0)).fit(log, follows)
+    walk = (exact.item_to_user_ @ exact.user_to_item_).toarray()
+    assert np.allclose(exact.item_walk_.toarray(), walk, atol=1e-6)
+    pruned = SocialRecommender(SocialConfig(neighbors=5)).fit(log, follows).item_walk_.toarray()
+    assert ((pruned > 0).sum(axis=1) <= 5).all()
+    # what is kept is each row's largest entries
+    kept_min = np.where(pruned > 0, pruned, np.inf).min(axis=1)
+    dropped_max = np.where((pruned == 0) & (walk > 0), walk, 0).max(axis=1)
+    assert (dropped_max <= kept_min + 1e-6).all()
