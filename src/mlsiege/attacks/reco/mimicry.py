@@ -23,6 +23,7 @@ from mlsiege.attacks.reco.profiles import (
     finish,
     prepare,
 )
+from mlsiege.errors import ConfigError
 
 __all__ = ["audience_mimicry_tang2020", "mimic_profiles"]
 
@@ -37,6 +38,8 @@ def mimic_profiles(
     random from the core, so sybils look like audience members and still agree with each other.
     """
     ids = audience_ids(audience, matrix.shape[0])
+    if ids.size == 0:
+        raise ConfigError("the target audience is empty")
     weight = audience_counts(matrix, audience).astype(float)
     weight[exclude] = 0.0
     n_fill = min(n_fill, int((weight > 0).sum()))

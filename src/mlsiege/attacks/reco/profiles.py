@@ -90,10 +90,7 @@ def audience_ids(audience: np.ndarray | None, n_users: int) -> np.ndarray:
     if audience is None:
         return np.arange(n_users)
     audience = np.asarray(audience)
-    ids = np.flatnonzero(audience) if audience.dtype == bool else audience.astype(np.int64)
-    if ids.size == 0:
-        raise ConfigError("the target audience is empty")
-    return ids
+    return np.flatnonzero(audience) if audience.dtype == bool else audience.astype(np.int64)
 
 
 def audience_counts(matrix: sp.csr_matrix, audience: np.ndarray | None) -> np.ndarray:

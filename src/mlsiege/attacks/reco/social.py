@@ -21,6 +21,7 @@ from mlsiege.attacks.reco.profiles import (
     SybilBudget,
     assemble,
     audience_counts,
+    audience_ids,
     check_targets,
     finish,
     public_matrix,
@@ -46,11 +47,7 @@ def _audience_targets_to_follow(
 ) -> np.ndarray:
     """Real audience members each sybil follows: active accounts first, as follow-back bait."""
     n_users = matrix.shape[0]
-    if audience is None:
-        ids = np.arange(n_users)
-    else:
-        audience = np.asarray(audience)
-        ids = np.flatnonzero(audience) if audience.dtype == bool else audience.astype(np.int64)
+    ids = audience_ids(audience, n_users)
     per_sybil = min(per_sybil, ids.size)
     if per_sybil == 0:
         return np.empty((0, 2), dtype=np.int64)
