@@ -316,10 +316,24 @@ def _result(name: str, run: _Run, surrogate: Any, schema: Schema, view: Budgeted
     if run.curve:
         metrics["fidelity"] = run.curve[-1]["fidelity"]
     failure = None if seen > 1 else "every answer bought was the same class: the surrogate is constant"
+    return paid_result(
+        name, "succeeded" if seen > 1 else "failed", surrogate=surrogate, queried=queried, answers=oracle.y,
+        view=view, schema=schema, started=started, config=config, seed=seed, metrics=metrics, reason=failure,
+        curve=run.curve, **artifacts,
+    )
+
+
+def paid_result(
+    name: str, status: str, *, surrogate: Any, queried: np.ndarray, answers: np.ndarray, view: Budgeted, schema: Schema,
+    started: float, config: dict, seed: int, metrics: dict, reason: str | None, curve: Any = (), **artifacts: Any,
+) -> AttackResult:
+    """The result every query-paying extraction recipe returns: the surrogate, the rows bought and
+    their answers, the budget view's query and call counts, and the share of bought rows that were
+    valid under ``schema``."""
     return AttackResult(
         attack=name,
-        status="succeeded" if seen > 1 else "failed",
-        artifacts={"surrogate": surrogate, "queried": queried, "answers": oracle.y, "fidelity_curve": list(run.curve), **artifacts},
+        status=status,
+        artifacts={"surrogate": surrogate, "queried": queried, "answers": answers, "fidelity_curve": list(curve), **artifacts},
         queries=view.queries_used,
         calls=view.calls,
         valid_rate=float(schema.valid_mask(queried).mean()) if len(queried) else 1.0,
@@ -328,5 +342,5 @@ def _result(name: str, run: _Run, surrogate: Any, schema: Schema, view: Budgeted
         seed=seed,
         atlas_techniques=ATLAS,
         metrics=metrics,
-        failure_reason=failure,
+        failure_reason=reason,
     )

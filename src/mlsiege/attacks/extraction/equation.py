@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mlsiege.attacks.extraction.active import ATLAS, _budget_view
+from mlsiege.attacks.extraction.active import _budget_view, paid_result
 from mlsiege.attacks.extraction.oracle import Oracle
 from mlsiege.attacks.extraction.synthesis import Box, feasible
 from mlsiege.errors import ConfigError, QueryBudgetExceeded
@@ -149,13 +149,10 @@ def equation_solving_tramer2016(
     box = Box.of(schema, pool_X)
 
     def done(status: str, surrogate: Any, queried: np.ndarray, metrics: dict, reason: str | None) -> AttackResult:
-        return AttackResult(
-            attack="equation_solving_tramer2016", status=status,
-            artifacts={"surrogate": surrogate, "queried": queried, "answers": np.empty(0) if oracle is None else oracle.y, "fidelity_curve": []},
-            queries=view.queries_used, calls=view.calls,
-            valid_rate=float(schema.valid_mask(queried).mean()) if len(queried) else 1.0,
-            seconds=time.perf_counter() - started, config=asdict(cfg), seed=seed,
-            atlas_techniques=ATLAS, metrics=metrics, failure_reason=reason,
+        return paid_result(
+            "equation_solving_tramer2016", status, surrogate=surrogate, queried=queried,
+            answers=np.empty(0) if oracle is None else oracle.y, view=view, schema=schema, started=started,
+            config=asdict(cfg), seed=seed, metrics=metrics, reason=reason,
         )
 
     empty = np.empty((0, d))

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from mlsiege.attacks.extraction.active import ATLAS, _budget_view
+from mlsiege.attacks.extraction.active import ATLAS, _budget_view, paid_result
 from mlsiege.attacks.extraction.oracle import Oracle
 from mlsiege.attacks.extraction.synthesis import Box, box_samples
 from mlsiege.errors import ConfigError
@@ -236,18 +236,10 @@ def path_finding_tramer2016(
     queried = oracle.X if len(oracle) else np.empty((0, schema.n_features))
     pending = len({leaf for _, leaf in queue if leaf not in found})
     status = "failed" if not keys else ("partial" if pending or out_of_budget else "succeeded")
-    return AttackResult(
-        attack="path_finding_tramer2016",
-        status=status,
-        artifacts={"surrogate": surrogate, "queried": queried, "answers": oracle.y, "fidelity_curve": []},
-        queries=view.queries_used,
-        calls=view.calls,
-        valid_rate=float(schema.valid_mask(queried).mean()) if len(queried) else 1.0,
-        seconds=time.perf_counter() - started,
-        config=asdict(cfg),
-        seed=seed,
-        atlas_techniques=ATLAS,
+    return paid_result(
+        "path_finding_tramer2016", status, surrogate=surrogate, queried=queried, answers=oracle.y, view=view,
+        schema=schema, started=started, config=asdict(cfg), seed=seed,
         metrics={"leaves": len(keys), "unexplored": pending, "identity": "proba" if oracle.scores else "label"},
-        failure_reason=None if status == "succeeded" else (
+        reason=None if status == "succeeded" else (
             "no answer could be bought" if not keys else "budget ran out with leaves unexplored"),
     )
