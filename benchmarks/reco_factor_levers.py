@@ -28,7 +28,13 @@ annealed L-BFGS on a smoothed hit count is the ceiling. Designs:
 - ``direction-matched``: fillers whose summed item factors best match (greedy least squares) the
   sybil factor the ceiling's direction asks for.
 
-One JSON line per run ("lever": "als-fillers", "als-ceiling", "als-design" or "bpr-active").
+ALS, white-box filler search (``als-search``): how far the choice of favourites can move the
+favourites block. A local search (swap, drop or add one of the audience's 150 favourites; moves
+that do not lower the score are kept) scores each move on the victim model itself, which the
+optimized attack cannot do, and prints the start and final hit ratios.
+
+One JSON line per run ("lever": "als-fillers", "als-ceiling", "als-design", "als-search" or
+"bpr-active").
 
     python benchmarks/reco_factor_levers.py --interactions FILE    # MovieLens-format log
     python benchmarks/reco_factor_levers.py                        # the synthetic feed platform
@@ -50,7 +56,7 @@ from mlsiege.metrics.reco import hit_ratio_at_k
 from mlsiege.targets.recommenders import make_recommender
 from mlsiege.targets.recommenders.serving import row_top_k
 
-LEVERS = ("als-fillers", "als-designs", "bpr-active")
+LEVERS = ("als-fillers", "als-designs", "als-search", "bpr-active")
 
 
 def main() -> None:
@@ -58,6 +64,7 @@ def main() -> None:
     parser.add_argument("--interactions", help="a MovieLens-format ratings file")
     parser.add_argument("--fillers", default="0,5,20,full")
     parser.add_argument("--levers", default=",".join(LEVERS), help=f"comma-separated subset of {', '.join(LEVERS)}")
+    parser.add_argument("--search-steps", type=int, default=150, help="moves of the white-box als-search")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     levers = set(args.levers.split(","))
@@ -82,6 +89,8 @@ def main() -> None:
     if "als-designs" in levers:
         for fraction in (0.01, 0.03):
             als_designs(train, targets, audience, max(1, round(fraction * n_users)), full, name, fraction, args.seed)
+    for fraction in (0.01, 0.03) if "als-search" in levers else ():
+        als_search(train, targets, audience, max(1, round(fraction * n_users)), full, name, fraction, args.seed, args.search_steps)
     for fraction in (0.01, 0.03) if "als-fillers" in levers else ():
         n_sybils = max(1, round(fraction * n_users))
         for fill in args.fillers.split(","):
@@ -229,6 +238,41 @@ def als_designs(train: sp.csr_matrix, targets: np.ndarray, audience: np.ndarray 
         hr = hit_ratio_at_k(model.recommend(users, 10), targets, train, users, audience=audience, k=10)
         print(json.dumps({"lever": "als-design", "dataset": name, "sybil_fraction": fraction, "n_sybils": n_sybils,
                           "design": label, "engagements": int(rows.nnz), "hr_at_10": round(float(hr), 4)}), flush=True)
+
+
+def als_search(train: sp.csr_matrix, targets: np.ndarray, audience: np.ndarray | None, n_sybils: int, n_fill: int, name: str, fraction: float, seed: int, steps: int) -> None:
+    """The ``als-search`` line: local search on the shared filler set, scored on the victim."""
+    n_users, n_items = train.shape
+    aud = np.arange(n_users) if audience is None else np.flatnonzero(audience)
+    counts = np.asarray(train[aud].sum(axis=0)).ravel().astype(float)
+    counts[targets] = -1.0
+    pool = np.argsort(-counts, kind="stable")[:150]
+    users = np.arange(n_users)
+
+    def victim(fillers: list[int]) -> float:
+        rows = assemble(n_items, targets, np.broadcast_to(np.asarray(fillers, dtype=np.int64), (n_sybils, len(fillers))),
+                        target_rating=1.0, filler_ratings=1.0)
+        model = _fit_als(sp.vstack([train, rows], format="csr"), seed)
+        return float(hit_ratio_at_k(model.recommend(users, 10), targets, train, users, audience=audience, k=10))
+
+    rng = np.random.default_rng(seed)
+    chosen = [int(j) for j in pool[:n_fill]]
+    start = best = victim(chosen)
+    for _ in range(steps):
+        trial = list(chosen)
+        free = pool[~np.isin(pool, trial)]
+        move = int(rng.integers(3)) if len(trial) < n_fill else int(rng.integers(2))
+        if move == 0:
+            trial[int(rng.integers(len(trial)))] = int(rng.choice(free))
+        elif move == 1 and len(trial) > 1:
+            trial.pop(int(rng.integers(len(trial))))
+        else:
+            trial.append(int(rng.choice(free)))
+        score = victim(trial)
+        if score >= best:
+            chosen, best = trial, score
+    print(json.dumps({"lever": "als-search", "dataset": name, "sybil_fraction": fraction, "n_sybils": n_sybils, "steps": steps,
+                      "hr_at_10_start": round(start, 4), "hr_at_10_final": round(best, 4), "fillers": len(chosen)}), flush=True)
 
 
 if __name__ == "__main__":

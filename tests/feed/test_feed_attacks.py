@@ -80,8 +80,8 @@ def test_optimized_beats_random_against_item_knn(log):
 def test_optimized_sizes_profiles_against_a_factor_surrogate(log):
     from mlsiege.attacks.reco.optimized import OptimizedConfig
 
-    config = OptimizedConfig(profile_sizes=(2, 8))
-    run = lambda seed: optimized_injection_fang2018(  # noqa: E731
+    config = OptimizedConfig(profile_sizes=(2, 8), refine_steps=0)
+    run = lambda seed, config=config: optimized_injection_fang2018(  # noqa: E731
         log, targets=[297, 298], n_sybils=8, engagements_per_sybil=20, recommender="als", seed=seed, config=config
     )
     first, again = run(3), run(3)
@@ -94,6 +94,17 @@ def test_optimized_sizes_profiles_against_a_factor_surrogate(log):
     per_row = np.diff(first.artifacts["sybil_interactions"].indptr)
     assert (per_row == 2 + int(best.split("-")[1])).all()
     assert (first.artifacts["sybil_interactions"] != again.artifacts["sybil_interactions"]).nnz == 0
+    # refinement keeps a move only when the surrogate's hit ratio rises, and the rows follow it
+    refine = lambda seed: optimized_injection_fang2018(  # noqa: E731
+        log, targets=[297, 298], n_sybils=40, engagements_per_sybil=20, recommender="als", seed=seed,
+        config=OptimizedConfig(profile_sizes=(2, 8), refine_steps=6),
+    )
+    refined = refine(4)
+    ranked = refined.metrics["designs_tried"][refined.metrics["design"]]
+    assert refined.metrics["refine_accepted"] >= 1 and refined.metrics["surrogate_hr"] > ranked
+    rows = refined.artifacts["sybil_interactions"]
+    assert all(set(rows[i].indices) == {297, 298, *refined.metrics["fillers"]} for i in range(rows.shape[0]))
+    assert (refine(4).artifacts["sybil_interactions"] != rows).nnz == 0
     # against BPR the plans differ in how many accounts engage; idle accounts keep empty rows
     bpr_victim = optimized_injection_fang2018(log, targets=[297], n_sybils=6, engagements_per_sybil=10, recommender="bpr")
     plans = bpr_victim.metrics["designs_tried"]
@@ -108,6 +119,8 @@ def test_optimized_sizes_profiles_against_a_factor_surrogate(log):
         OptimizedConfig(surrogate="svd")
     with pytest.raises(ConfigError, match="tie_tolerance"):
         OptimizedConfig(tie_tolerance=1.0)
+    with pytest.raises(ConfigError, match="refine_steps"):
+        OptimizedConfig(refine_steps=-1)
 
 
 def test_bpr_is_reproducible_from_its_seed(log):
