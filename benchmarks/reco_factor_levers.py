@@ -22,6 +22,7 @@ annealed L-BFGS on a smoothed hit count is the ceiling. Designs:
 - ``favourites``: every sybil takes all targets plus the audience's favourites (the pod and the
   optimized attack's best design on the synthetic platform);
 - ``split-k``: each sybil takes ``k`` of the 5 targets (rotating) plus favourites;
+- ``subset-k``: every sybil takes the same ``k`` targets (the others are given up) plus favourites;
 - ``decoys-2``: two cold non-target items in place of two favourites (a larger sybil-only block);
 - ``clusters-3``: sybils split over 3 k-means clusters of the audience's clean factors, each
   taking its cluster's favourites;
@@ -223,6 +224,7 @@ def als_designs(train: sp.csr_matrix, targets: np.ndarray, audience: np.ndarray 
         "favourites": [(targets, favourites[:n_fill])] * n_sybils,
         **{f"split-{k}": [(targets[(np.arange(k) + s) % targets.size], favourites[: n_fill + targets.size - k])
                           for s in range(n_sybils)] for k in (1, 2, 4)},
+        **{f"subset-{k}": [(targets[:k], favourites[: n_fill + targets.size - k])] * n_sybils for k in (1, 2)},
         "decoys-2": [(targets, np.r_[cold[:2], favourites[: n_fill - 2]])] * n_sybils,
         "clusters-3": [(targets, cluster_favourites(c)) for c in cluster_of],
         "direction-matched": [(targets, np.asarray(matched, dtype=np.int64))] * n_sybils,
