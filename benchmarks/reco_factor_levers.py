@@ -238,8 +238,18 @@ def als_designs(train: sp.csr_matrix, targets: np.ndarray, audience: np.ndarray 
         model = _fit_als(poisoned, seed)
         users = np.arange(n_users)
         hr = hit_ratio_at_k(model.recommend(users, 10), targets, train, users, audience=audience, k=10)
-        print(json.dumps({"lever": "als-design", "dataset": name, "sybil_fraction": fraction, "n_sybils": n_sybils,
-                          "design": label, "engagements": int(rows.nnz), "hr_at_10": round(float(hr), 4)}), flush=True)
+        line = {"lever": "als-design", "dataset": name, "sybil_fraction": fraction, "n_sybils": n_sybils,
+                "design": label, "engagements": int(rows.nnz), "hr_at_10": round(float(hr), 4)}
+        if label == "direction-matched":  # where the targets' factor went, in the clean model's frame
+            from scipy.linalg import orthogonal_procrustes
+
+            still = np.setdiff1d(np.arange(n_items), np.r_[targets, matched])
+            rotation, _ = orthogonal_procrustes(model.item_factors_[still].astype(np.float64), y[still])
+            realized = (model.item_factors_[targets].astype(np.float64) @ rotation).mean(axis=0)
+            line["target_factor_cosine_to_planned"] = round(float(realized @ target_factor / (np.linalg.norm(realized) * np.linalg.norm(target_factor))), 3)
+            line["target_factor_norm"] = round(float(np.linalg.norm(realized)), 3)
+            line["planned_norm"] = round(float(np.linalg.norm(target_factor)), 3)
+        print(json.dumps(line), flush=True)
 
 
 def als_search(train: sp.csr_matrix, targets: np.ndarray, audience: np.ndarray | None, n_sybils: int, n_fill: int, name: str, fraction: float, seed: int, steps: int) -> None:
