@@ -278,8 +278,10 @@ def als_search(train: sp.csr_matrix, targets: np.ndarray, audience: np.ndarray |
             trial[int(rng.integers(len(trial)))] = int(rng.choice(free))
         elif move == 1 and len(trial) > 1:
             trial.pop(int(rng.integers(len(trial))))
-        else:
+        elif len(trial) < n_fill:
             trial.append(int(rng.choice(free)))
+        else:
+            continue
         score = victim(trial)
         if score >= best:
             chosen, best = trial, score
