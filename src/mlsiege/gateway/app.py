@@ -36,7 +36,7 @@ class Gateway:
         self.keys = KeyStore(open_database(audit_url))
         self.key_limits = RateLimiter(policy.per_key)
         self.prefix_limits = RateLimiter(policy.per_prefix)
-        self.engine = Engine(target, schema, policy, on_alert=self._on_alert, on_batch=self._answered)
+        self.engine = Engine(target, schema, policy, on_batch=self._answered, on_alert=self._on_alert)
         self.started = time.time()
         self._dumps = require("orjson", extra="web").dumps
 
@@ -44,7 +44,7 @@ class Gateway:
         """Audit a whole answered batch in one hand-off; wake the loop once when it is committed."""
         records, waiting = [], []
         for job, out in zip(jobs, outcomes, strict=True):
-            fut, record = job.done
+            fut, record = job.context
             data = self._dumps(out.body)
             record.update(status=out.status, first_row=out.first_row, response=data.decode())
             records.append(record)

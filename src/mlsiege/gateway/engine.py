@@ -37,23 +37,24 @@ class Outcome:
 
 
 class _Job:
-    __slots__ = ("done", "key_id", "output", "rows")
+    __slots__ = ("context", "key_id", "output", "rows")
 
-    def __init__(self, key_id: str, rows: list[dict[str, Any]], output: OutputPolicy, done: Any) -> None:
-        self.key_id, self.rows, self.output, self.done = key_id, rows, output, done
+    def __init__(self, key_id: str, rows: list[dict[str, Any]], output: OutputPolicy, context: Any) -> None:
+        self.key_id, self.rows, self.output, self.context = key_id, rows, output, context
 
 
 class Engine:
     """Owns the model, the schema, the monitor and the per-key detection state.
 
-    ``submit`` must be called from the event loop; ``done`` is called there with an :class:`Outcome`.
-    ``on_alert(alert, action)`` is called for each alert (the app persists them).
+    ``submit`` must be called from the event loop; ``on_batch(jobs, outcomes)`` is called there
+    once per answered batch, with one :class:`Outcome` per job (each job carries the ``context``
+    its caller submitted). ``on_alert(alert, action)`` is called for each alert (the app
+    persists them).
     """
 
     def __init__(self, target: Any, schema: Any, policy: GatewayPolicy, *,
-                 on_alert: Callable[[Alert, str], None] | None = None,
-                 on_batch: Callable[[list[Any], list[Outcome]], None] | None = None,
-                 max_batch: int = 256, batch_wait: float = 0.0) -> None:
+                 on_batch: Callable[[list[Any], list[Outcome]], None],
+                 on_alert: Callable[[Alert, str], None] | None = None, max_batch: int = 256) -> None:
         self.target, self.schema, self.policy = target, schema, policy
         self.names = list(schema.names)
         self._numeric = all(f.type != "categorical" for f in schema.features)
@@ -62,29 +63,24 @@ class Engine:
         self.monitor = (QueryMonitor(schema.n_features, schema=schema, config=policy.monitor)
                         if policy.detection else None)
         self.on_alert, self.on_batch = on_alert, on_batch
-        self.max_batch, self.batch_wait = max_batch, batch_wait
+        self.max_batch = max_batch
         self.blocked: set[str] = set()
         self.degraded: set[str] = set()
         self.batches = 0
         self._pending: list[_Job] = []
         self._scheduled = False
 
-    def submit(self, key_id: str, rows: list[dict[str, Any]], output: OutputPolicy, done: Any) -> None:
-        """Queue a request; once its batch is answered, ``on_batch(jobs, outcomes)`` runs on the
-        event loop, or without it ``done(outcome)`` per job.
+    def submit(self, key_id: str, rows: list[dict[str, Any]], output: OutputPolicy, context: Any) -> None:
+        """Queue a request; ``context`` comes back with its job in ``on_batch``.
 
-        A batch is processed on the loop's next turn (or ``batch_wait`` seconds after its first
-        request): every request parsed meanwhile joins it (micro-batching without a thread hand-off; the slow
-        part, the audit sync, happens on the audit thread).
+        The batch is processed on the loop's next turn, so every request parsed in this turn
+        joins it: micro-batching without a thread hand-off (the slow part, the audit sync,
+        happens on the audit thread).
         """
-        self._pending.append(_Job(key_id, rows, output, done))
+        self._pending.append(_Job(key_id, rows, output, context))
         if not self._scheduled:
             self._scheduled = True
-            loop = asyncio.get_running_loop()
-            if self.batch_wait > 0:
-                loop.call_later(self.batch_wait, self._drain)
-            else:
-                loop.call_soon(self._drain)
+            asyncio.get_running_loop().call_soon(self._drain)
 
     def close(self) -> None:
         self._drain()
@@ -101,18 +97,14 @@ class Engine:
             self.process(jobs)
 
     def process(self, jobs: list[_Job]) -> None:
-        """Answer ``jobs`` as one batch and call each one's ``done``."""
+        """Answer ``jobs`` as one batch and hand the outcomes to ``on_batch``."""
         try:
             outcomes = self._process(jobs)
         except Exception as exc:  # the model itself failed: a server fault, said plainly
             msg = f"the model failed: {type(exc).__name__}: {exc}"
             outcomes = [Outcome(503, {"detail": msg}) for _ in jobs]
         self.batches += 1
-        if self.on_batch is not None:
-            self.on_batch(jobs, outcomes)
-            return
-        for j, out in zip(jobs, outcomes, strict=True):
-            j.done(out)
+        self.on_batch(jobs, outcomes)
 
     def _encode(self, rows: list[dict[str, Any]]) -> np.ndarray:
         if self._numeric:

@@ -18,20 +18,17 @@ import scipy.sparse as sp
 
 from mlsiege.defenses.reco.flagging import screen_accounts
 from mlsiege.defenses.reco.ranking import without_accounts
+from mlsiege.metrics.reco import hit_ratio_at_k
 
 __all__ = ["defended_exposure"]
 
 
-def _exposure(model: Any, engaged: sp.csr_matrix, follows: Any, n_real: int, targets: np.ndarray, audience: np.ndarray, k: int) -> float:
+def _exposure(model: Any, engaged: sp.csr_matrix, follows: Any, targets: np.ndarray, audience: np.ndarray, k: int) -> float:
     model.fit(engaged, follows)
     users = np.flatnonzero(audience)
     if users.size == 0 or targets.size == 0:
         return 0.0
-    top = np.asarray(model.recommend(users, k))
-    seen = engaged[users][:, targets].toarray() > 0
-    hits = (top[:, :, None] == targets[None, None, :]).any(axis=1) & ~seen
-    eligible = (~seen).sum(axis=0)
-    return float(np.mean(np.where(eligible > 0, hits.sum(axis=0) / np.maximum(eligible, 1), 0.0)))
+    return hit_ratio_at_k(np.asarray(model.recommend(users, k)), targets, engaged, users, k=k)
 
 
 def defended_exposure(
@@ -59,12 +56,12 @@ def defended_exposure(
     is_sybil = np.arange(n_acc) >= n_real
     aud = np.zeros(n_acc, dtype=bool)
     aud[: audience.size] = audience
-    base = _exposure(make_recommender(), engaged, follows, n_real, targets, aud, k)
+    base = _exposure(make_recommender(), engaged, follows, targets, aud, k)
     results = screen_accounts(detectors, engaged, timestamps=timestamps, follows=follows, reference=reference, fpr_budget=fpr_budget, seed=seed)
     out: dict[str, Any] = {"exposure_undefended": base, "fpr_budget": fpr_budget, "defenses": {}}
     for name, res in results.items():
         flagged = res.flagged
-        exp = _exposure(make_recommender(), without_accounts(engaged, ~flagged), follows, n_real, targets, aud, k)
+        exp = _exposure(make_recommender(), without_accounts(engaged, ~flagged), follows, targets, aud, k)
         out["defenses"][name] = {
             "recipe": res.defense,
             "flagged_sybil": int((flagged & is_sybil).sum()),
