@@ -69,6 +69,37 @@ def _import_recad() -> tuple[Any, Any, Any, str]:
     return torch, dataset, model, workdir
 
 
+def _explicit_data(rdata: Any, interactions: sp.csr_matrix, workdir: str, device: Any) -> Any:
+    """The rating rows as RecAD's explicit dataset, passed in memory (no file, no download).
+
+    RecAD sizes the item axis from the largest id it sees; a zero-rated corner cell in the
+    (unused) valid/test splits makes it match ours when the targets have no engagement yet.
+    """
+    coo = interactions.tocoo()
+    kvr = np.c_[coo.row, coo.col, coo.data].astype(np.float64)
+    corner = np.array([[interactions.shape[0] - 1, interactions.shape[1] - 1, 0.0]])
+    absent = os.path.join(workdir, "absent.csv")
+    return rdata.from_config(
+        "explicit", "dev", path_train=absent, path_valid=absent, path_test=absent, download=False,
+        train_dict=kvr, valid_dict=corner, test_dict=corner, if_cache=False, cache_dir=workdir,
+        logging_level=logging.WARNING, device=device)
+
+
+def _attacker_config(name: str, interactions: sp.csr_matrix, targets: np.ndarray, n_sybils: int,
+                     engagements_per_sybil: int, device: Any) -> dict[str, Any]:
+    """RecAD's attacker settings for our budget: its selected items are our most popular
+    non-targets, and fillers fill each profile to ``engagements_per_sybil``."""
+    counts = np.asarray((interactions > 0).sum(axis=0)).ravel().astype(float)
+    counts[targets] = -1.0
+    selected = [int(i) for i in np.argsort(-counts, kind="stable")[: _SELECTED.get(name, 0)]]
+    on_target = targets.size if name in _LEARNED else 1
+    config: dict[str, Any] = {"attack_num": n_sybils, "logging_level": logging.WARNING, "device": device,
+                              "filler_num": engagements_per_sybil - on_target - len(selected)}
+    if name in _SELECTED:
+        config["selected_ids"] = selected
+    return config
+
+
 def recad_recipes(names: tuple[str, ...] = DEFAULT_ATTACKS, *, epochs: int = 100) -> dict[str, Callable[..., Any]]:
     """One recipe per RecAD attacker, named ``recad-<name>``; raises :class:`AnchorUnavailable`."""
     torch, rdata, rmodel, workdir = _import_recad()
@@ -82,34 +113,17 @@ def recad_recipes(names: tuple[str, ...] = DEFAULT_ATTACKS, *, epochs: int = 100
             targets = np.asarray(targets, dtype=np.int64)
             np.random.seed(seed)  # RecAD draws from NumPy's and torch's global generators
             torch.manual_seed(seed)
-            coo = interactions.tocoo()
-            kvr = np.c_[coo.row, coo.col, coo.data].astype(np.float64)
-            # RecAD sizes the item axis from the largest id it sees; a zero-rated corner cell in the
-            # (unused) valid/test splits makes it match ours when the targets have no engagement yet
-            corner = np.array([[interactions.shape[0] - 1, interactions.shape[1] - 1, 0.0]])
-            absent = os.path.join(workdir, "absent.csv")
             with contextlib.redirect_stdout(sys.stderr):
-                data = rdata.from_config(
-                    "explicit", "dev", path_train=absent, path_valid=absent, path_test=absent, download=False,
-                    train_dict=kvr, valid_dict=corner, test_dict=corner, if_cache=False, cache_dir=workdir,
-                    logging_level=logging.WARNING, device=cpu)
-                counts = np.asarray((interactions > 0).sum(axis=0)).ravel()
-                popular = [int(i) for i in np.argsort(-counts, kind="stable") if i not in set(targets.tolist())]
-                selected = popular[: _SELECTED.get(name, 0)]
-                on_target = targets.size if name in _LEARNED else 1
-                config: dict[str, Any] = {"attack_num": n_sybils, "logging_level": logging.WARNING, "device": cpu,
-                                          "filler_num": engagements_per_sybil - on_target - len(selected)}
-                if name in _SELECTED:
-                    config["selected_ids"] = selected
+                data = _explicit_data(rdata, interactions, workdir, cpu)
+                config = _attacker_config(name, interactions, targets, n_sybils, engagements_per_sybil, cpu)
                 attacker = rmodel.from_config("attacker", name, **config).I(dataset=data)
                 target_list = [int(t) for t in targets]
                 if name in _LEARNED:
                     for _ in range(epochs):
                         attacker.train_step(target_id_list=target_list)
                 fake = np.asarray(attacker.generate_fake(target_id_list=target_list), dtype=np.float64)
-            rows = np.zeros((n_sybils, interactions.shape[1]), dtype=np.float32)
-            rated = fake[:, : interactions.shape[1]] > 0
-            rows[rated] = np.clip(np.round(fake[:, : interactions.shape[1]][rated]), 1, 5)
+            fake = fake[:, : interactions.shape[1]]
+            rows = np.where(fake > 0, np.clip(np.round(fake), 1, 5), 0.0).astype(np.float32)
             return finish(f"{VERSION}-{name}", sp.csr_matrix(rows), targets=targets, budget=budget, config=None,
                           seed=seed, started=started, metrics={"epochs": epochs if name in _LEARNED else 0})
 
@@ -139,10 +153,10 @@ def recad_workflow(interactions: sp.csr_matrix, *, targets: Any, n_sybils: int, 
     torch.manual_seed(seed)
     started = time.perf_counter()
     csr = sp.csr_matrix(interactions)
-    coo = csr.tocoo()
     absent = os.path.join(workdir, "absent.csv")
     by_user = {u: csr.indices[csr.indptr[u]:csr.indptr[u + 1]].tolist() for u in range(csr.shape[0])}
-    corner = {interactions.shape[0] - 1: [interactions.shape[1] - 1]}
+    corner = {csr.shape[0] - 1: [csr.shape[1] - 1]}
+    targets = np.asarray(targets, dtype=np.int64)
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured):
         victim_data = rdata.from_config(
@@ -150,25 +164,13 @@ def recad_workflow(interactions: sp.csr_matrix, *, targets: Any, n_sybils: int, 
             train_dict=by_user, valid_dict=corner, test_dict=corner, if_cache=False, cache_dir=workdir,
             sample="pointwise" if victim in ("mf", "ncf") else "pairwise", need_graph=victim == "lightgcn",
             logging_level=logging.WARNING, device=cpu)
-        kvr = np.c_[coo.row, coo.col, coo.data].astype(np.float64)
-        corner_kvr = np.array([[csr.shape[0] - 1, csr.shape[1] - 1, 0.0]])
-        attack_data = rdata.from_config(
-            "explicit", "dev", path_train=absent, path_valid=absent, path_test=absent, download=False,
-            train_dict=kvr, valid_dict=corner_kvr, test_dict=corner_kvr, if_cache=False, cache_dir=workdir,
-            logging_level=logging.WARNING, device=cpu)
-        targets = [int(t) for t in np.asarray(targets)]
-        counts = np.asarray((interactions > 0).sum(axis=0)).ravel()
-        selected = [int(i) for i in np.argsort(-counts, kind="stable") if i not in set(targets)][: _SELECTED.get(attack, 0)]
-        on_target = len(targets) if attack in _LEARNED else 1
-        config: dict[str, Any] = {"attack_num": n_sybils, "filler_num": engagements_per_sybil - on_target - len(selected),
-                                  "logging_level": logging.WARNING, "device": cpu}
-        if attack in _SELECTED:
-            config["selected_ids"] = selected
+        attack_data = _explicit_data(rdata, csr, workdir, cpu)
+        config = _attacker_config(attack, csr, targets, n_sybils, engagements_per_sybil, cpu)
         run = workflow.from_config(
             "no defense", victim_data=victim_data, attack_data=attack_data,
             victim=rmodel.from_config("victim", victim, logging_level=logging.WARNING, device=cpu),
             attacker=rmodel.from_config("attacker", attack, **config),
-            rec_epoch=rec_epoch, attack_epoch=attack_epoch, target_id_list=targets, topks=[10],
+            rec_epoch=rec_epoch, attack_epoch=attack_epoch, target_id_list=[int(t) for t in targets], topks=[10],
             cache_dir=workdir, logging_level=logging.WARNING, device=cpu)
         run.execute()
     table = captured.getvalue()

@@ -28,7 +28,12 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 
-from mlsiege.attacks.reco.evaluate import cold_targets, evaluate_static_attack, hold_out_latest
+from mlsiege.attacks.reco.evaluate import (
+    cold_targets,
+    default_engagements_per_sybil,
+    evaluate_static_attack,
+    hold_out_latest,
+)
 from mlsiege.cli.reco_cmd import ATTACKS
 from mlsiege.scenarios.feed_injection import plant_targets
 from mlsiege.sim.feed import FeedConfig, initial_history, make_population
@@ -140,7 +145,7 @@ def anchor_workflow(data: dict, seed: int) -> dict:
     train, _ = hold_out_latest(data["matrix"], data["timestamps"])
     n_users = train.shape[0]
     targets = cold_targets(train, 5, seed) if data["targets"] is None else np.asarray(data["targets"])
-    per_sybil = int(np.clip(round(train.nnz / n_users), targets.size + 1, 200))
+    per_sybil = default_engagements_per_sybil(train, targets.size)
     return recad_workflow(train, targets=targets, n_sybils=max(1, round(0.01 * n_users)), engagements_per_sybil=per_sybil, seed=seed)
 
 

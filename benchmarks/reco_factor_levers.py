@@ -51,7 +51,11 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from mlsiege.attacks.reco.evaluate import cold_targets, hold_out_latest
+from mlsiege.attacks.reco.evaluate import (
+    cold_targets,
+    default_engagements_per_sybil,
+    hold_out_latest,
+)
 from mlsiege.attacks.reco.profiles import assemble
 from mlsiege.metrics.reco import hit_ratio_at_k
 from mlsiege.targets.recommenders import make_recommender
@@ -86,7 +90,7 @@ def main() -> None:
     targets = cold_targets(train, 5, args.seed) if targets is None else np.asarray(targets)
     popular = np.argsort(-np.asarray(train.sum(axis=0)).ravel(), kind="stable")
     popular = popular[~np.isin(popular, targets)]
-    full = int(np.clip(round(train.nnz / n_users), targets.size + 1, 200)) - targets.size
+    full = default_engagements_per_sybil(train, targets.size) - targets.size
     if "als-designs" in levers:
         for fraction in (0.01, 0.03):
             als_designs(train, targets, audience, max(1, round(fraction * n_users)), full, name, fraction, args.seed)

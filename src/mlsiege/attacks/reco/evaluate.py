@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from mlsiege.errors import ConfigError
 from mlsiege.metrics.reco import hit_ratio_at_k, ndcg_at_k, recall_at_k
 
-__all__ = ["cold_targets", "evaluate_static_attack", "hold_out_latest"]
+__all__ = ["cold_targets", "default_engagements_per_sybil", "evaluate_static_attack", "hold_out_latest"]
 
 
 def hold_out_latest(matrix: sp.csr_matrix, timestamps: sp.csr_matrix | None) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -61,6 +61,13 @@ def _evaluate(model: Any, train: sp.csr_matrix, held_out: sp.csr_matrix, users: 
     }
 
 
+def default_engagements_per_sybil(train: sp.csr_matrix, n_targets: int) -> int:
+    """A sybil's budget when none is given: the real users' mean profile size, at least the
+    targets plus one filler and at most 200 (a sybil no busier than an average account)."""
+    mean_profile = train.nnz / max(train.shape[0], 1)
+    return int(np.clip(round(mean_profile), n_targets + 1, 200))
+
+
 def evaluate_static_attack(
     recipe: Callable[..., Any],
     make_recommender: Callable[[], Any],
@@ -94,8 +101,7 @@ def evaluate_static_attack(
     targets = np.asarray(targets, dtype=np.int64)
     n_sybils = max(1, int(round(sybil_fraction * n_users)))
     if engagements_per_sybil is None:
-        mean_profile = train.nnz / max(n_users, 1)
-        engagements_per_sybil = int(np.clip(round(mean_profile), targets.size + 1, 200))
+        engagements_per_sybil = default_engagements_per_sybil(train, targets.size)
     users = np.arange(n_users)
     audience_mask = None if audience is None else np.asarray(audience, dtype=bool)
 

@@ -14,8 +14,8 @@ which popular items fill it: an implicit-ALS item factor is a ridge fit, so with
 factors held fixed the targets' squared scores summed over real users cannot exceed
 ``n_sybils / 4`` whatever the sybils do (confidence 1; docs/reco-attacks.md). Long profiles pull the sybils' own
 factors toward their fillers, short ones toward the targets alone; where that fixed score lands on
-the audience depends on the data (5 fillers won on the 100k benchmark log, the full profile on the
-synthetic platform). The attacker therefore ranks a few designs (the audience's favourites cut to
+the audience depends on the data and the budget (on the benchmark logs the ranking picks 2 fillers
+at 1% sybils; at 3%, 5 on the 100k file and the full profile on the synthetic platform). The attacker therefore ranks a few designs (the audience's favourites cut to
 each of ``profile_sizes`` and to the full budget) by retraining an ALS surrogate on the public log
 with each, and keeps the best (:mod:`mlsiege.attacks.reco.surrogate`); the cheapest design within
 ``tie_tolerance`` of the best wins, and a few random filler moves kept only when the surrogate

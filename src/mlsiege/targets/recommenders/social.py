@@ -56,7 +56,11 @@ def _item_walk(item_to_user: sp.csr_matrix, user_to_item: sp.csr_matrix, keep: i
 
 
 def _keep_top(block: sp.csr_matrix, keep: int) -> sp.csr_matrix:
-    """Each row's ``keep`` largest stored entries (ties by lower column index)."""
+    """Each row's ``keep`` largest stored entries (ties broken by ``argpartition``'s order).
+
+    A plain ``argpartition``: :func:`~mlsiege.targets.recommenders.serving.row_top_k` is built
+    for short lists and took 3.3 s against 1.4 s for this fit at 20k users / 10k items, keep 500.
+    """
     dense = block.toarray()
     if keep < dense.shape[1]:
         cut = np.argpartition(-dense, keep - 1, axis=1)[:, :keep]
