@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import typer
 
 from mlsiege.cli.console import console, user_errors
-from mlsiege.cli.io import read_schema, read_table
 from mlsiege.errors import ConfigError, DataValidationError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 KINDS = {
     "active": "active_extraction_chandrasekaran2020",
@@ -37,7 +39,10 @@ def _load(spec: str, schema, threshold: float | None):
 
 
 def _pool_and_eval(schema, data: Path | None, holdout: float, seed: int) -> tuple[np.ndarray | None, np.ndarray, str]:
+    import numpy as np
+
     from mlsiege.attacks.extraction.synthesis import Box, box_samples, feasible
+    from mlsiege.cli.io import read_table
 
     rng = np.random.default_rng(seed)
     if data is not None:
@@ -71,9 +76,11 @@ def extract(
     box) labelled by the target outside the budget: you own the model under test.
     """
     import joblib
+    import numpy as np
 
     import mlsiege.attacks.extraction as ex
     from mlsiege.attacks.extraction.rules import rules_from_extraction
+    from mlsiege.cli.io import read_schema
     from mlsiege.targets import Budgeted
 
     with user_errors():

@@ -7,23 +7,32 @@ from pathlib import Path
 
 import typer
 
-from mlsiege.attacks import reco as reco_attacks
 from mlsiege.cli.console import console, fail, user_errors
+from mlsiege.cli.names import RecipeTable
 from mlsiege.cli.reco_detect_cmd import detect as reco_detect
 
 app = typer.Typer(help="Attack or defend a user recommender on your own engagement logs.", no_args_is_help=True)
 
-#: public attack name -> recipe (the only name -> recipe table, as the style guide asks)
-ATTACKS = {
-    "random": reco_attacks.random_attack_lam2004,
-    "average": reco_attacks.average_attack_lam2004,
-    "bandwagon": reco_attacks.bandwagon_attack_burke2005,
-    "segment": reco_attacks.segment_attack_mobasher2005,
-    "audience-mimicry": reco_attacks.audience_mimicry_tang2020,
-    "follow-ring": reco_attacks.follow_ring_ferrara2016,
-    "pod": reco_attacks.engagement_pod_weerasinghe2020,
-    "optimized": reco_attacks.optimized_injection_fang2018,
-}
+
+
+def _reco_attacks():  # noqa: ANN202 - the family package, imported on first lookup
+    from mlsiege.attacks import reco
+
+    return reco
+
+
+#: public attack name -> recipe (the only name -> recipe table, as the style guide asks;
+#: resolved on first lookup, so --help stays fast)
+ATTACKS = RecipeTable(_reco_attacks, {
+    "random": "random_attack_lam2004",
+    "average": "average_attack_lam2004",
+    "bandwagon": "bandwagon_attack_burke2005",
+    "segment": "segment_attack_mobasher2005",
+    "audience-mimicry": "audience_mimicry_tang2020",
+    "follow-ring": "follow_ring_ferrara2016",
+    "pod": "engagement_pod_weerasinghe2020",
+    "optimized": "optimized_injection_fang2018",
+})
 RECOMMENDERS = ("popularity", "item-knn", "als", "bpr", "social")
 
 

@@ -5,22 +5,28 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import typer
 
 from mlsiege.cli.console import console, fail, user_errors
-from mlsiege.defenses import reco as reco_defenses
+from mlsiege.cli.names import RecipeTable
 
-#: public detector name -> recipe
-DETECTORS = {
-    "coordination": reco_defenses.coordination_scorer,
-    "lockstep": reco_defenses.lockstep_beutel2013,
-    "coengagement": reco_defenses.coengagement_pacheco2021,
-    "fraudar": reco_defenses.fraudar_hooi2016,
-    "pca": reco_defenses.shilling_pca_mehta2007,
-    "profile": reco_defenses.profile_scorer_chirita2005,
-    "sybilrank": reco_defenses.sybilrank_cao2012,
-}
+
+def _reco_defenses():  # noqa: ANN202 - the family package, imported on first lookup
+    from mlsiege.defenses import reco
+
+    return reco
+
+
+#: public detector name -> recipe (resolved on first lookup, so --help stays fast)
+DETECTORS = RecipeTable(_reco_defenses, {
+    "coordination": "coordination_scorer",
+    "lockstep": "lockstep_beutel2013",
+    "coengagement": "coengagement_pacheco2021",
+    "fraudar": "fraudar_hooi2016",
+    "pca": "shilling_pca_mehta2007",
+    "profile": "profile_scorer_chirita2005",
+    "sybilrank": "sybilrank_cao2012",
+})
 
 
 def detect(
@@ -44,6 +50,7 @@ def detect(
     if unknown or not names:
         raise fail(f"unknown detector(s) {unknown or detector!r}; choose from {', '.join(DETECTORS)}")
     with user_errors():
+        import numpy as np
         import pandas as pd
 
         from mlsiege.datasets import load_follows, load_interactions
