@@ -87,7 +87,7 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1
     loop = "uvloop" if _has("uvloop") else "asyncio"
     http = "httptools" if _has("httptools") else "h11"
     common = {"host": host, "port": port, "loop": loop, "http": http, "log_level": log_level,
-              "access_log": False, "timeout_graceful_shutdown": 5,
+              "access_log": False, "timeout_graceful_shutdown": 5, "timeout_worker_healthcheck": 60,
               "proxy_headers": bool(forwarded_allow_ips), "forwarded_allow_ips": forwarded_allow_ips or ""}
     if workers == 1:
         _freeze()
