@@ -11,6 +11,9 @@ import typer
 from mlsiege.cli.console import console, fail, user_errors
 from mlsiege.defenses import reco as reco_defenses
 
+#: what a detector cannot run without: "time" (timestamps), "follows" (a follow graph)
+NEEDS = {"coordination": ("time",), "lockstep": ("time",), "coengagement": ("time",), "sybilrank": ("follows",)}
+
 #: public detector name -> recipe
 DETECTORS = {
     "coordination": reco_defenses.coordination_scorer,
@@ -25,7 +28,7 @@ DETECTORS = {
 
 def detect(
     interactions: Path = typer.Option(..., "--interactions", help="Engagement log (ratings file)."),
-    fmt: str = typer.Option("movielens", "--format", help="movielens | csv | parquet"),
+    fmt: str = typer.Option("movielens", "--format", help="ratings (user item rating [timestamp]) | movielens | csv | parquet"),
     follows: Path | None = typer.Option(None, "--follows", help="Optional follow edge list (follower followee)."),
     detector: str = typer.Option("coordination", "--detector", help="Comma-separated: " + ", ".join(DETECTORS)),
     fpr_budget: float = typer.Option(0.005, "--fpr-budget", help="At most this share of accounts flagged per detector."),
@@ -47,17 +50,23 @@ def detect(
         import pandas as pd
 
         from mlsiege.datasets import load_follows, load_interactions
+        from mlsiege.datasets.interactions import plain_id
         from mlsiege.defenses.reco.flagging import screen_accounts
         from mlsiege.report.json_report import write_json
 
         data = load_interactions(interactions, fmt)
         follow_matrix = None if follows is None else load_follows(follows, data)
         out.mkdir(parents=True, exist_ok=True)
-        rows, summary = [], {}
+        rows, summary, skipped = [], {}, {}
         for name in names:
+            missing = [n for n in NEEDS.get(name, ()) if (n == "time" and data.timestamps is None) or (n == "follows" and follow_matrix is None)]
+            if missing:
+                skipped[name] = "the log has no timestamps" if "time" in missing else "no --follows graph given"
+                console.print(f"skipped {name}: {skipped[name]}", highlight=False)
+                continue
             res = screen_accounts({name: DETECTORS[name]}, data.matrix, timestamps=data.timestamps, follows=follow_matrix, fpr_budget=fpr_budget, seed=seed)[name]
             for a in np.flatnonzero(res.flagged):
-                rows.append({"account": data.user_ids[a].item(), "detector": name, "score": float(res.scores[a]), "group": res.groups.get(int(a), -1)})
+                rows.append({"account": plain_id(data.user_ids[a]), "detector": name, "score": float(res.scores[a]), "group": res.groups.get(int(a), -1)})
             summary[name] = {
                 "recipe": res.defense, "flagged": int(res.flagged.sum()), "budget_threshold": res.metrics["threshold"],
                 "seconds": res.seconds, "config": dict(res.config), "metrics": dict(res.metrics),
@@ -66,7 +75,7 @@ def detect(
             pd.DataFrame(rows, columns=["account", "detector", "score", "group"]).to_csv(out / "flagged.csv", index=False)
         report = {
             "source": str(interactions), "accounts": data.n_users, "items": data.n_items, "engagements": data.nnz,
-            "fpr_budget": fpr_budget, "seed": seed, "detectors": summary, "seconds": time.perf_counter() - started,
+            "fpr_budget": fpr_budget, "seed": seed, "detectors": summary, "skipped": skipped, "seconds": time.perf_counter() - started,
         }
         write_json(out / "report.json", report, kind="reco-detect")
     flagged_txt = ", ".join(f"{n}: {s['flagged']}" for n, s in summary.items())
