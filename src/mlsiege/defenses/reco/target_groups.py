@@ -127,8 +127,9 @@ def _group_logp(hits: np.ndarray, size: np.ndarray, value: np.ndarray, overall: 
             a, bb = p0 * (1 / rho - 1), (1 - p0) * (1 / rho - 1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 lp = betabinom.logsf(hits[g] - 1, size[g], a, bb)
-            # the far tail underflows to nan or -inf: beyond any threshold when above expectation
-            logp[g] = np.where(np.isfinite(lp), lp, np.where(hits[g] > size[g] * p0, -np.inf, 0.0))
+            # the far tail underflows (nan or -inf): the overdispersed normal tail keeps the order
+            excess = (hits[g] - size[g] * p0) / np.sqrt(size[g] * p0 * (1 - p0) * (1 + (size[g] - 1) * rho))
+            logp[g] = np.where(np.isfinite(lp), lp, -745.0 + norm.logsf(excess))
     return logp
 
 
@@ -199,9 +200,12 @@ def target_groups_zhou2016(interactions, *, timestamps=None, follows=None, seed:
             break
         logp = _group_logp(hits[tested], size[tested], tested % len(extremes), share, config.elevated)
         logp[np.isin(tested, list(done))] = 0.0
-        best = int(np.argmin(logp))
-        if not logp[best] + np.log(max(n_groups, 1)) < np.log(config.alpha):
+        passed = logp + np.log(max(n_groups, 1)) < np.log(config.alpha)
+        if not passed.any():
             break
+        # of the significant groups, the purest first: a campaign's target holds a larger share of
+        # elevated profiles than the popular items it also rates (bandwagon), which real fans share
+        best = int(np.flatnonzero(passed)[np.argmax((hits[tested] / size[tested])[passed])])
         g = int(tested[best])
         done.add(g)
         members = np.unique(eng.user[rows[(gid == g) & left]])
