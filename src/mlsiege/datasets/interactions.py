@@ -31,6 +31,7 @@ __all__ = [
     "from_arrays",
     "load_follows",
     "load_interactions",
+    "load_labels",
     "load_movielens",
     "load_ratings",
     "load_table",
@@ -306,3 +307,51 @@ def load_follows(path: str | Path, interactions: Interactions) -> sp.csr_matrix:
     follows = sp.csr_matrix((np.ones(int(ok.sum()), dtype=np.float32), (src[ok], dst[ok])), shape=(n, n))
     follows.data[:] = 1.0
     return follows
+
+
+_POSITIVE = {"1", "true", "yes", "y", "spam", "fake", "sybil", "shill", "attack", "fraud", "bot"}
+_NEGATIVE = {"0", "false", "no", "n", "ham", "real", "genuine", "benign", "legit", "human"}
+
+
+def load_labels(path: str | Path, user_ids: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """Read ``account label`` lines (whitespace or comma separated, header optional).
+
+    Labels: 1/0 (any non-zero number is positive), or words such as ``spam``/``real``,
+    ``true``/``false``. Ids are matched to ``user_ids`` as strings, exactly as written. Returns
+    one value per account of the log (1, 0, or -1 when the account is not labelled) and counts
+    (``labelled``, ``positives``, ``unknown_accounts``: labelled ids absent from the log).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "labels.txt")
+    >>> _ = open(f, "w").write("account,label\\na,1\\nb,0\\nz,1\\n")
+    >>> y, info = load_labels(f, np.array(["a", "b", "c"]))
+    >>> y.tolist(), info["unknown_accounts"]
+    ([1, 0, -1], 1)
+    """
+    path = Path(path)
+    ids, values = [], []
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            fields = [f.strip() for f in re.split(r"[,\s]+", line.strip()) if f.strip()]
+            if not fields:
+                continue
+            if len(fields) != 2:
+                raise DataValidationError(f"{path.name}: line {number} has {len(fields)} fields; expected account label")
+            word = fields[1].lower()
+            if word in _POSITIVE or word in _NEGATIVE:
+                values.append(int(word in _POSITIVE))
+            elif _is_number(word):
+                values.append(int(float(word) != 0))
+            elif not ids:  # a header line
+                continue
+            else:
+                raise DataValidationError(f"{path.name}: line {number}: label {fields[1]!r} is neither a number nor a word like spam/real")
+            ids.append(fields[0])
+    if not ids:
+        raise DataValidationError(f"{path.name} holds no labels")
+    given = pd.Series(values, index=pd.Index(ids)).groupby(level=0).last()
+    index = pd.Index([str(plain_id(u)) for u in user_ids])
+    y = given.reindex(index).fillna(-1).to_numpy(dtype=int)
+    return y, {"labelled": int((y >= 0).sum()), "positives": int((y == 1).sum()), "unknown_accounts": int((~given.index.isin(index)).sum())}
