@@ -22,7 +22,9 @@ presumed target, and ``P_F`` the others, the presumed fillers):
   (the attack models of Lam & Riedl 2004 and Mobasher et al. 2007) are far less popular than
   what real users rate, so *low* is suspicious (item-popularity features as in Hao, Zhang,
   Zhang, "Multiview ensemble method for detecting shilling attacks in collaborative
-  recommender systems", Security and Communication Networks 2018).
+  recommender systems", Security and Communication Networks 2018);
+* ``tail_share`` the share of the profile's items in the less popular half of the catalogue
+  (same source): unlike the mean, a few popular items (a bandwagon profile's) do not hide it.
 
 Every detector here is :func:`profile_statistic` with one feature: the statistic is turned into a
 robust z-score conditioned on the profile's length (so heavy real raters are compared with heavy
@@ -74,6 +76,7 @@ FEATURES: dict[str, tuple[bool, bool]] = {
     "fmtd": (True, True),
     "degsim": (True, True),
     "popularity": (False, True),
+    "tail_share": (True, True),
 }
 
 
@@ -122,6 +125,10 @@ def profile_statistics(eng: Engagements, *, k: int = 25, reference_size: int = 2
         "wda": np.where(has, _per_user(eng, dev / n_i[eng.item]), np.nan),
         "popularity": np.where(has, _per_user(eng, np.log(n_i[eng.item])) / safe, np.nan),
     }
+    rank = np.empty(eng.n_items)
+    rank[np.argsort(n_i, kind="stable")] = np.arange(eng.n_items)
+    tail = rank < eng.n_items / 2  # the less popular half of the items
+    out["tail_share"] = np.where(has, _per_user(eng, tail[eng.item].astype(float)) / safe, np.nan)
     spread = n_u[has] - n_u[has].mean()
     out["length_var"] = np.where(has, np.abs(n_u - n_u[has].mean()) / max(float((spread**2).sum()), 1e-12), np.nan)
     top = np.full(n, -np.inf)

@@ -99,6 +99,27 @@ def _groups(eng: Engagements, min_group: int) -> tuple[np.ndarray, np.ndarray, n
     return rows[keep], gid[keep], np.asarray(keys, dtype=float)
 
 
+def _mean_logp(total: np.ndarray, size: np.ndarray, value: np.ndarray, spread: float) -> np.ndarray:
+    """log p of each group's mean profile evidence against the groups of the same extreme rating.
+
+    A random-effects null: a group's mean varies by ``spread**2 / size`` (its members) plus
+    ``tau**2`` (real groups differ: taste, harsh or lenient raters), with the centre and ``tau``
+    estimated robustly (median, MAD) over all groups of that rating. So a large group is not
+    significant for a small shift that real groups of its kind also show.
+    """
+    logp = np.zeros(total.size)
+    mean = total / np.maximum(size, 1)
+    for v in np.unique(value):
+        g = np.flatnonzero(value == v)
+        if g.size < 5:
+            continue
+        centre = float(np.median(mean[g]))
+        mad = 1.4826 * float(np.median(np.abs(mean[g] - centre)))
+        tau2 = max(mad**2 - float(np.median(spread**2 / size[g])), 0.0)
+        logp[g] = norm.logsf((mean[g] - centre) / np.sqrt(spread**2 / size[g] + tau2))
+    return logp
+
+
 def _group_logp(hits: np.ndarray, size: np.ndarray, value: np.ndarray, overall: float, elevated: float, bins: int = 5) -> np.ndarray:
     """log p of each group's elevated count under a beta-binomial fitted to groups like it.
 
@@ -136,9 +157,10 @@ def _group_logp(hits: np.ndarray, size: np.ndarray, value: np.ndarray, overall: 
 def _agreement(eng: Engagements, members: np.ndarray, item: int, at_value: np.ndarray, pop_share: np.ndarray, outside: np.ndarray, alpha: float) -> np.ndarray:
     """Per account, how much it shares the group's other agreed items, as a z against ``outside``.
 
-    The group's agreed items are those its members give the same extreme rating far more often
-    than the log does (binomial tail, Bonferroni over items, lift >= 2), e.g. the popular items
-    of a bandwagon attack. Each account scores ``sum log(lift)`` over the agreed items it rated
+    The group's agreed items are those a majority of its members give the same extreme rating,
+    far more often than the log does (binomial tail, Bonferroni over items, lift >= 2), e.g. the
+    popular items of a bandwagon attack; raters who merely share a taste (or harsh raters who
+    all dislike the same flops) rarely agree on another item by a majority. Each account scores ``sum log(lift)`` over the agreed items it rated
     so; standardized by the mean and spread of the accounts outside every significant group.
     Zero for everyone when the group agrees on nothing else (random and average fillers).
     """
@@ -149,7 +171,7 @@ def _agreement(eng: Engagements, members: np.ndarray, item: int, at_value: np.nd
     base = np.maximum(pop_share, 1.0 / max(int(outside.sum()), 1))
     logp = binom.logsf(counts - 1, members.size, base)
     lift = counts / members.size / base
-    agreed = (logp + np.log(eng.n_items) < np.log(alpha)) & (lift >= 2.0)
+    agreed = (logp + np.log(eng.n_items) < np.log(alpha)) & (lift >= 2.0) & (counts >= members.size / 2)
     agreed[item] = False
     if not agreed.any():
         return np.zeros(eng.n_users)
@@ -180,6 +202,7 @@ def target_groups_zhou2016(interactions, *, timestamps=None, follows=None, seed:
     n = eng.n_users
     active = np.bincount(eng.user, minlength=n) > 0
     elevated = z > config.elevated
+    spread = 1.4826 * float(np.median(np.abs(z[active] - np.median(z[active])))) or 1.0
     rows, gid, extremes = _groups(eng, config.min_group)
     n_groups = int(np.unique(gid).size)
     share = float(elevated[active].mean())
@@ -198,7 +221,10 @@ def target_groups_zhou2016(interactions, *, timestamps=None, follows=None, seed:
         tested = np.flatnonzero(size >= config.min_group)
         if tested.size == 0:
             break
-        logp = _group_logp(hits[tested], size[tested], tested % len(extremes), share, config.elevated)
+        total = np.bincount(gid[left], weights=z[eng.user[rows[left]]], minlength=size.size)
+        # two views of one question (more unusual members than groups like it hold), the stronger counts, Bonferroni x2
+        logp = np.minimum(_group_logp(hits[tested], size[tested], tested % len(extremes), share, config.elevated),
+                          _mean_logp(total[tested], size[tested], tested % len(extremes), spread)) + np.log(2.0)
         logp[np.isin(tested, list(done))] = 0.0
         passed = logp + np.log(max(n_groups, 1)) < np.log(config.alpha)
         if not passed.any():
