@@ -99,7 +99,7 @@ def _groups(eng: Engagements, min_group: int) -> tuple[np.ndarray, np.ndarray, n
     return rows[keep], gid[keep], np.asarray(keys, dtype=float)
 
 
-def _mean_logp(total: np.ndarray, size: np.ndarray, value: np.ndarray, spread: float) -> np.ndarray:
+def _mean_logp(total: np.ndarray, size: np.ndarray, value: np.ndarray, spread: float, min_size: int = 20) -> np.ndarray:
     """log p of each group's mean profile evidence against the groups of the same extreme rating.
 
     A random-effects null: a group's mean varies by ``spread**2 / size`` (its members) plus
@@ -117,7 +117,8 @@ def _mean_logp(total: np.ndarray, size: np.ndarray, value: np.ndarray, spread: f
         mad = 1.4826 * float(np.median(np.abs(mean[g] - centre)))
         tau2 = max(mad**2 - float(np.median(spread**2 / size[g])), 0.0)
         logp[g] = norm.logsf((mean[g] - centre) / np.sqrt(spread**2 / size[g] + tau2))
-    return logp
+    # a mean of a handful of members is far from normal: small groups are left to the count test
+    return np.where(size >= min_size, logp, 0.0)
 
 
 def _group_logp(hits: np.ndarray, size: np.ndarray, value: np.ndarray, overall: float, elevated: float, bins: int = 5) -> np.ndarray:
@@ -224,7 +225,7 @@ def target_groups_zhou2016(interactions, *, timestamps=None, follows=None, seed:
         total = np.bincount(gid[left], weights=z[eng.user[rows[left]]], minlength=size.size)
         # two views of one question (more unusual members than groups like it hold), the stronger counts, Bonferroni x2
         logp = np.minimum(_group_logp(hits[tested], size[tested], tested % len(extremes), share, config.elevated),
-                          _mean_logp(total[tested], size[tested], tested % len(extremes), spread)) + np.log(2.0)
+                          _mean_logp(total[tested], size[tested], tested % len(extremes), spread, 4 * config.min_group)) + np.log(2.0)
         logp[np.isin(tested, list(done))] = 0.0
         passed = logp + np.log(max(n_groups, 1)) < np.log(config.alpha)
         if not passed.any():
