@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -67,3 +70,45 @@ def test_string_ids_reach_flagged_csv_and_attack_report(tmp_path):
     assert set(flagged["account"]) <= {f"u{u:03d}" for u in range(60)}
     res = runner.invoke(app, ["reco", "attack", "--interactions", str(f), "--format", "ratings", "--targets", "2", "--out", str(tmp_path / "att")])
     assert res.exit_code == 0, res.output
+
+
+def _labelled_log(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_rating_detectors import rating_log
+
+    R, y, _ = rating_log(7, attackers=40)
+    coo = R.tocoo()
+    ids = np.array([f"acct-{u:04d}" for u in range(R.shape[0])])
+    log = tmp_path / "log.tsv"
+    log.write_text("".join(f"{ids[u]}\tm{i}\t{int(r)}\n" for u, i, r in zip(coo.row, coo.col, coo.data, strict=True)))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("account,label\n" + "".join(f"{a},{int(v)}\n" for a, v in zip(ids, y, strict=True)))
+    return log, labels, set(ids[y])
+
+
+def test_default_ensemble_with_labels_reports_scores_and_what_it_skipped(tmp_path):
+    log, labels, attackers = _labelled_log(tmp_path)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["reco", "detect", "--interactions", str(log), "--format", "ratings", "--labels", str(labels), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "skipped coordination: the log has no timestamps" in res.output and "ensemble" in res.output and "F1" in res.output
+    flagged = pd.read_csv(out / "flagged.csv", dtype=str)
+    assert len(set(flagged["account"]) & attackers) >= 0.9 * len(attackers)
+    assert not (out / "flagged.partial.csv").exists()
+    report = json.loads((out / "report.json").read_text())
+    assert report["ensemble"]["ran"] == ["target-groups"] and "coordination" in report["ensemble"]["skipped"]
+    assert report["ensemble"]["scores_on_labels"]["recall"] >= 0.9
+    assert set(report["detectors"]["target-groups"]["scores_on_labels"]) >= {"precision", "recall", "f1", "fpr"}
+
+
+def test_bad_labels_and_missing_follows_are_said(tmp_path):
+    log, _, _ = _labelled_log(tmp_path)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("acct-0001 1\nacct-0002 maybe\n")
+    res = runner.invoke(app, ["reco", "detect", "--interactions", str(log), "--format", "ratings", "--labels", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "line 2" in res.output
+    res = runner.invoke(app, ["reco", "detect", "--interactions", str(log), "--format", "ratings", "--detector", "sybilrank,rdma", "--out", str(tmp_path / "o2")])
+    assert res.exit_code == 0 and "skipped sybilrank: no follow graph given (--follows)" in res.output
