@@ -10,7 +10,12 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
 from mlsiege.defenses.reco.engagement import as_engagements
-from mlsiege.defenses.reco.flagging import account_result
+from mlsiege.defenses.reco.flagging import (
+    account_result,
+    empirical_null_pvalues,
+    robust_z,
+    significant,
+)
 from mlsiege.defenses.reco.fresh_crowds import fresh_lockstep
 from mlsiege.defenses.reco.profiles import account_features, fisher_combine
 from mlsiege.defenses.reco.synchrony import DAY, slot_table
@@ -29,14 +34,21 @@ __all__ = [
 
 @dataclass(frozen=True)
 class PcaConfig:
-    """``components`` principal components; the ``flag_fraction`` lowest-loading accounts are flagged."""
+    """``components`` principal components; ``alpha`` family-wise error over the accounts.
+
+    ``flag_fraction`` (optional) restores the literature's rule: flag exactly that share of the
+    lowest-loading accounts (the PCA-VarSelect anchor of ``benchmarks/reco_detection.py`` uses
+    it with the true attack size). Left ``None``, an account is flagged when its loading mass is
+    significantly low against the log's empirical null.
+    """
 
     components: int = 3
-    flag_fraction: float = 0.01
+    alpha: float = 0.01
+    flag_fraction: float | None = None
 
     def __post_init__(self) -> None:
-        if self.components < 1 or not 0 < self.flag_fraction < 1:
-            raise ConfigError(f"PCA needs components >= 1 and 0 < flag_fraction < 1; got {self}")
+        if self.components < 1 or not 0 < self.alpha < 1 or (self.flag_fraction is not None and not 0 < self.flag_fraction < 1):
+            raise ConfigError(f"PCA needs components >= 1, 0 < alpha < 1 and 0 < flag_fraction < 1 if given; got {self}")
 
 
 def shilling_pca_mehta2007(interactions, *, timestamps=None, follows=None, seed: int = 0, threshold: float | None = None, **options) -> DefenseResult:
@@ -47,6 +59,9 @@ def shilling_pca_mehta2007(interactions, *, timestamps=None, follows=None, seed:
     presented 2007). Ratings are z-scored per account and accounts treated as the variables of a
     PCA over items; shilling profiles, highly correlated with each other and poorly with everyone
     else, load least on the leading components. Score: ``1 - (loading mass / max loading mass)``.
+    Flags: the accounts whose log loading mass (conditioned on profile length) is significantly
+    low under the log's empirical null, Bonferroni at ``alpha``; or, with ``flag_fraction``, the
+    paper's fixed share of lowest loaders.
 
     Examples
     --------
@@ -69,9 +84,13 @@ def shilling_pca_mehta2007(interactions, *, timestamps=None, follows=None, seed:
     U, _, _ = svds(Z, k=k, v0=v0)
     mass = (U**2).sum(axis=1)
     scores = 1.0 - mass / max(mass.max(), 1e-12)
-    n_flag = max(1, int(round(config.flag_fraction * eng.n_users)))
     flagged = np.zeros(eng.n_users, bool)
-    flagged[np.argsort(-scores, kind="stable")[:n_flag]] = True
+    if config.flag_fraction is not None:
+        flagged[np.argsort(-scores, kind="stable")[: max(1, int(round(config.flag_fraction * eng.n_users)))]] = True
+    else:
+        # low mass is suspicious; log mass is closer to normal, and longer profiles load more
+        z = -robust_z(np.log(np.maximum(mass, 1e-300)), n_u, power=0.0)
+        flagged = significant(empirical_null_pvalues(z), alpha=config.alpha)
     return account_result("shilling_pca_mehta2007", scores, flagged, config=asdict(config), seed=seed, started=started, threshold=threshold)
 
 
