@@ -109,7 +109,13 @@ def _slots(eng: Engagements, fresh: np.ndarray, offset: float, *, window: float,
     fresh_count = np.bincount(slot, weights=fresh, minlength=uniq.size)
     slot_expected = np.zeros(uniq.size)
     slot_expected[slot] = expected
-    return slot, fresh_count, slot_expected
+    # the item's engagements in the slot and its two neighbouring windows: a slot never cuts its own burst
+    crowd = np.bincount(slot, minlength=uniq.size).astype(float)
+    around = crowd.copy()
+    for step in (-1, 1):
+        pos = np.clip(np.searchsorted(uniq, uniq + step), 0, uniq.size - 1)
+        around += np.where(uniq[pos] == uniq + step, crowd[pos], 0.0)
+    return slot, fresh_count, slot_expected, around
 
 
 def fresh_lockstep(
@@ -122,10 +128,14 @@ def fresh_lockstep(
     cap: float = 20.0,
     baseline: float = 15 * DAY,
     min_span: float = 30 * DAY,
+    min_share: float = 0.5,
 ) -> FreshEvidence:
     """Significant fresh crowds (steps 1-3 of the module docstring) and the accounts they explain.
 
-    A slot is tested when it holds at least ``min_accounts`` fresh accounts (freshness-weighted);
+    A slot is tested when it holds at least ``min_accounts`` fresh accounts (freshness-weighted)
+    making up at least ``min_share`` of the item's engagements in that window and the two
+    around it (a fan community's release day that some newcomers joined is mostly veterans:
+    not a fresh crowd);
     ``alpha`` is the family-wise error level over all slots of both window offsets; ``cap``
     bounds the evidence (``-log10`` units) so that a huge crowd does not dwarf everything else.
 
@@ -144,13 +154,13 @@ def fresh_lockstep(
         return FreshEvidence(np.zeros(eng.n_users), np.full(eng.n_users, -1), 0, 0)
     fresh = freshness(eng, fresh_window)
     tables = [_slots(eng, fresh, off, window=window, baseline=baseline, min_span=min_span) for off in (0.0, 0.5)]
-    n_slots = sum(fc.size for _, fc, _ in tables)
+    n_slots = sum(fc.size for _, fc, _, _ in tables)
     penalty = np.log10(n_slots / alpha)
     candidates = []  # (-adjusted surprise, offset, slot)
     members: dict[tuple[int, int], np.ndarray] = {}  # fresh engagements of each candidate slot
     engaged_fresh = np.flatnonzero(fresh > 0)
-    for k, (slot, fresh_count, expected) in enumerate(tables):
-        tested = np.flatnonzero(fresh_count >= min_accounts)
+    for k, (slot, fresh_count, expected, crowd) in enumerate(tables):
+        tested = np.flatnonzero((fresh_count >= min_accounts) & (fresh_count >= min_share * crowd))
         adjusted = -log10_poisson_tail(fresh_count[tested], expected[tested]) - penalty
         significant = tested[adjusted > 0]
         candidates += [(-float(a), k, int(s)) for s, a in zip(significant, adjusted[adjusted > 0], strict=True)]
