@@ -78,6 +78,7 @@ def planted_platform(
     mimicry: bool = False,
     aged_days: float = 0.0,
     drip_days: float = 0.0,
+    stagger_days: float = 0.0,
     fan_groups: int = 3,
     fan_size: int = 25,
     fan_newcomers: float = 0.0,
@@ -89,7 +90,9 @@ def planted_platform(
 
     ``aged_days``: sybils are created that many days before the push (0: a few days before) and
     engage their fillers in sessions over that time; ``drip_days``: each target engagement falls
-    at a uniform moment of that many days (0: within 12 hours of the push). ``fan_newcomers``:
+    at a uniform moment of that many days (0: within 12 hours of the push); ``stagger_days``:
+    accounts are created one by one over that many days (0: in a batch over 3 days), the
+    adaptive step that leaves no join cohort. ``fan_newcomers``:
     share of each fan community that joins the platform on the community's first release day
     (their whole history then follows that day).
 
@@ -104,8 +107,8 @@ def planted_platform(
         raise ConfigError(f"need at least 50 users and 50 items, got {n_users} and {n_items}")
     if not 0.0 <= sybil_fraction < 0.5 or targets < 0:
         raise ConfigError(f"sybil_fraction must be in [0, 0.5) and targets >= 0, got {sybil_fraction}, {targets}")
-    if aged_days < 0 or drip_days < 0 or aged_days + drip_days > 0.6 * days:
-        raise ConfigError(f"aged_days and drip_days must be >= 0 and together within 60% of the {days} days, got {aged_days}, {drip_days}")
+    if min(aged_days, drip_days, stagger_days) < 0 or aged_days + drip_days + stagger_days > 0.6 * days:
+        raise ConfigError(f"aged_days, drip_days and stagger_days must be >= 0 and together within 60% of the {days} days, got {aged_days}, {drip_days}, {stagger_days}")
     if fan_size < 2 or not 0.0 <= fan_newcomers < 1.0:
         raise ConfigError(f"fan_size must be >= 2 and fan_newcomers in [0, 1), got {fan_size}, {fan_newcomers}")
     rng = np.random.default_rng(seed)
@@ -179,7 +182,7 @@ def planted_platform(
         for key in [k for k in log if k[1] in set(target_items.tolist())]:
             del log[key]
         _plant_campaign(rng, log, follow_pairs, n_users, n_sybils, target_items, audience, quality, popular, camouflage, mimicry, T,
-                        aged=aged_days * DAY, drip=drip_days * DAY)
+                        aged=aged_days * DAY, drip=drip_days * DAY, stagger=stagger_days * DAY)
     n_accounts = n_users + n_sybils
     keys = np.array(list(log.keys()), dtype=np.int64).reshape(-1, 2)
     vt = np.array(list(log.values()), dtype=float).reshape(-1, 2)
@@ -219,7 +222,7 @@ def _join_at(log: dict, users: np.ndarray, created: np.ndarray, t0: float, T: fl
     created[users] = t0
 
 
-def _plant_campaign(rng, log, follow_pairs, n_users, n_sybils, target_items, audience, quality, popular, camouflage, mimicry, T, *, aged=0.0, drip=0.0) -> None:
+def _plant_campaign(rng, log, follow_pairs, n_users, n_sybils, target_items, audience, quality, popular, camouflage, mimicry, T, *, aged=0.0, drip=0.0, stagger=0.0) -> None:
     """Sybil accounts that rate the targets 5 (in place): created just before a burst, or
     ``aged`` seconds before it with fillers in sessions since; targets within 12 hours, or over
     a ``drip`` of that many seconds."""
@@ -231,7 +234,7 @@ def _plant_campaign(rng, log, follow_pairs, n_users, n_sybils, target_items, aud
             real_items.setdefault(u, []).append((i, r))
     sybils = np.arange(n_users, n_users + n_sybils)
     for s, sybil in enumerate(sybils):
-        born = t_c - aged - rng.uniform(0, 3 * DAY)
+        born = t_c - aged - rng.uniform(0, max(3 * DAY, stagger))
         if mimicry and templates is not None:
             profile = real_items.get(int(templates[s]), [])
             picks = rng.permutation(len(profile))[: max(5, int(0.8 * len(profile)))]
