@@ -74,7 +74,8 @@ def scores(flagged: np.ndarray, p) -> dict:
 
 def reference_rows(p, base: dict) -> list[dict]:
     """The reference FRAUDAR package on the same binary graph, its densest block flagged."""
-    from reco_detection import reference_fraudar  # sibling benchmark: installs and runs the reference in its own venv
+    # the sibling benchmark installs and runs the reference in its own venv
+    from reco_detection import reference_fraudar
 
     A = sp.csr_matrix(p.interactions, dtype=float)
     A.data[:] = 1.0

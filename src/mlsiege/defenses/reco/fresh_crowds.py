@@ -13,7 +13,10 @@ closing one way real accounts used to be flagged (issue 10):
    span, times the share of that window's engagements made by fresh accounts: the base rate of
    burst detection in a stream, a term's share of each batch (Kleinberg 2002), with a running
    median over ``baseline`` seconds so that a push of a few days cannot raise its own baseline.
-   Without the activity term a growing platform's late days look bursty everywhere.
+   Without the activity term a growing platform's late days look bursty everywhere. The
+   expectation is at least the item's own rate in the week on either side of the slot (the
+   slot left out) times that fresh share: a new release is engaged by everyone active in its
+   first days, the newcomers of those days included.
 2. **Correct for the number of slots tested** (Bonferroni): a slot counts only when
    ``p * n_slots < alpha``, and its evidence is ``-log10(p * n_slots / alpha)``. A platform tests
    some 10^5 slots; newcomers that happen to pick the same popular item on the same day reach
@@ -74,7 +77,7 @@ def freshness(eng: Engagements, fresh_window: float) -> np.ndarray:
     return np.where(first[eng.user] - eng.time.min() >= fresh_window, fresh, 0.0)
 
 
-def _slots(eng: Engagements, fresh: np.ndarray, offset: float, *, window: float, baseline: float, min_span: float):
+def _slots(eng: Engagements, fresh: np.ndarray, offset: float, *, window: float, baseline: float, min_span: float, local: float = 7 * DAY):
     """One window offset: slot id per engagement, each slot's fresh count and expected fresh count."""
     t = eng.time
     origin = int(np.floor(t.min() / window + offset))
@@ -109,13 +112,23 @@ def _slots(eng: Engagements, fresh: np.ndarray, offset: float, *, window: float,
     fresh_count = np.bincount(slot, weights=fresh, minlength=uniq.size)
     slot_expected = np.zeros(uniq.size)
     slot_expected[slot] = expected
-    # the item's engagements in the slot and its two neighbouring windows: a slot never cuts its own burst
     crowd = np.bincount(slot, minlength=uniq.size).astype(float)
-    around = crowd.copy()
-    for step in (-1, 1):
-        pos = np.clip(np.searchsorted(uniq, uniq + step), 0, uniq.size - 1)
-        around += np.where(uniq[pos] == uniq + step, crowd[pos], 0.0)
-    return slot, fresh_count, slot_expected, around
+    cum_crowd = np.concatenate([[0.0], np.cumsum(crowd)])
+    slot_item, slot_bucket = uniq // n_b, uniq % n_b
+
+    def item_sum(lo_off: int, hi_off: int) -> np.ndarray:
+        """The item's engagements in windows ``bucket + lo_off .. bucket + hi_off`` (within the log)."""
+        lo_k = slot_item * n_b + np.clip(slot_bucket + lo_off, 0, n_b - 1)
+        hi_k = slot_item * n_b + np.clip(slot_bucket + hi_off, 0, n_b - 1)
+        return cum_crowd[np.searchsorted(uniq, hi_k, side="right")] - cum_crowd[np.searchsorted(uniq, lo_k, side="left")]
+
+    # the item's own rate around the slot (its windows within +-local, the slot's own left out):
+    # a new release is engaged by everyone active in its first days, newcomers included
+    n_local = max(1, int(round(local / window)))
+    local_rate = (item_sum(-n_local, n_local) - crowd) / (2 * n_local)
+    slot_expected = np.maximum(slot_expected, local_rate * fresh_share[slot_bucket])
+    # the item's engagements in the slot and its two neighbouring windows: a slot never cuts its own burst
+    return slot, fresh_count, slot_expected, item_sum(-1, 1)
 
 
 def fresh_lockstep(
