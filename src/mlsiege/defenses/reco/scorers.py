@@ -14,7 +14,7 @@ from mlsiege.defenses.reco.engagement import as_engagements
 from mlsiege.defenses.reco.flagging import account_result
 from mlsiege.defenses.reco.fresh_crowds import fresh_lockstep
 from mlsiege.defenses.reco.profiles import account_features, fisher_combine
-from mlsiege.defenses.reco.synchrony import DAY, slot_table
+from mlsiege.defenses.reco.synchrony import DAY
 from mlsiege.errors import ConfigError
 from mlsiege.results import DefenseResult
 
@@ -185,8 +185,7 @@ def coordination_scorer(interactions, *, timestamps=None, follows=None, seed: in
     and friends are synchronized but old; newcomers who happen to pick the same popular item on
     the same day are not significant once the number of slots is accounted for; a real
     newcomer sharing a campaign's filler item is not blamed for the campaign's accounts, which
-    their own target push explains. Groups: the item of the crowd that explained the account
-    (else of its most surprising crowded slot).
+    their own target push explains. Groups: the item of the crowd that explained the account.
 
     Examples
     --------
@@ -213,17 +212,11 @@ def coordination_scorer(interactions, *, timestamps=None, follows=None, seed: in
         evidence = np.where(stronger, cohort.evidence, evidence)
         crowd_item = np.where(stronger, cohort.item, crowd_item)
         cohort_slots = cohort.significant_slots
-    feats = account_features(eng, window=config.window, min_accounts=config.min_accounts)
+    need_sync = any(name in ("sync", "age_at_sync") for name, _ in config.features)
+    feats = account_features(eng, window=config.window, min_accounts=config.min_accounts, sync=need_sync)
     explained = evidence > 0
     scores = np.log(10.0) * evidence + np.where(explained, config.profile_weight * fisher_combine(feats, dict(config.features)), 0.0)
-    # group = the explaining crowd's item, else the item of the account's most surprising crowded slot
-    table = slot_table(eng, config.window)
-    best = np.where(table.crowd[0] >= config.min_accounts, table.surprise[0], 0.0)
-    order = np.lexsort((-best, eng.user))
-    firsts = np.unique(eng.user[order], return_index=True)[1]
-    groups = np.full(eng.n_users, -1)
-    groups[eng.user[order][firsts]] = eng.item[order][firsts]
-    groups = np.where(explained, crowd_item, groups)
+    groups = crowd_item  # the item of the crowd that explained the account; -1 for the others (score 0)
     return account_result(
         "coordination_scorer", scores, scores > config.default_threshold, groups=groups, config=asdict(config), seed=seed,
         started=started, threshold=threshold, fresh_evidence_max=float(fresh.evidence.max()), explained=int(explained.sum()),
