@@ -10,6 +10,7 @@ import typer
 from mlsiege.cli.console import console, fail, user_errors
 from mlsiege.cli.names import RecipeTable
 from mlsiege.cli.reco_detect_cmd import detect as reco_detect
+from mlsiege.cli.reco_plant_cmd import plant as reco_plant
 
 app = typer.Typer(help="Attack or defend a user recommender on your own engagement logs.", no_args_is_help=True)
 
@@ -90,3 +91,4 @@ def attack(
 
 
 app.command("detect")(reco_detect)  # defense side: mlsiege reco detect (issue 10)
+app.command("plant")(reco_plant)  # a log with a known campaign (adaptive variants, benign groups)

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
+from mlsiege.defenses.reco.cohort_crowds import cohort_lockstep
 from mlsiege.defenses.reco.engagement import as_engagements
 from mlsiege.defenses.reco.flagging import (
     account_result,
@@ -18,7 +19,7 @@ from mlsiege.defenses.reco.flagging import (
 )
 from mlsiege.defenses.reco.fresh_crowds import fresh_lockstep
 from mlsiege.defenses.reco.profiles import account_features, fisher_combine
-from mlsiege.defenses.reco.synchrony import DAY, slot_table
+from mlsiege.defenses.reco.synchrony import DAY
 from mlsiege.errors import ConfigError
 from mlsiege.results import DefenseResult
 
@@ -146,9 +147,16 @@ class CoordinationConfig:
     alpha: float = 0.01
     cap: float = 20.0
     baseline: float = 15 * DAY
+    min_share: float = 0.5
+    cohorts: bool = True
+    cohort_window: float = 3 * DAY
+    settle: float = 3 * DAY
+    censor: float = 30 * DAY
 
     def __post_init__(self) -> None:
         _check_features(self.features)
+        if min(self.cohort_window, self.settle, self.censor) <= 0 or not 0 <= self.min_share <= 1:
+            raise ConfigError(f"coordination scorer needs cohort_window, settle, censor > 0 and 0 <= min_share <= 1; got {self}")
         if self.window <= 0 or self.fresh_window <= 0 or self.baseline <= 0 or self.min_accounts < 2 or self.profile_weight < 0:
             raise ConfigError(f"coordination scorer needs window, fresh_window, baseline > 0, min_accounts >= 2, profile_weight >= 0; got {self}")
         if not 0 < self.alpha <= 1 or self.cap <= 0:
@@ -180,11 +188,14 @@ def profile_scorer_chirita2005(interactions, *, timestamps=None, follows=None, s
 
 
 def coordination_scorer(interactions, *, timestamps=None, follows=None, seed: int = 0, threshold: float | None = None, **options) -> DefenseResult:
-    """Fresh accounts acting in lockstep, in nats; profile statistics order the accounts flagged.
+    """Fresh accounts, or accounts that joined together, acting in lockstep, in nats.
 
     Combines the lockstep evidence of CopyCatch (Beutel et al. 2013) with the account-age
     signal of profile detectors (Chirita et al. 2005). The main term is ``ln(10)`` times the
-    evidence of :func:`~mlsiege.defenses.reco.fresh_crowds.fresh_lockstep`: the
+    larger of two evidences: that of
+    :func:`~mlsiege.defenses.reco.cohort_crowds.cohort_lockstep` (an item pushed by accounts
+    of one join cohort long after they joined: aged accounts, slow drips), and that of
+    :func:`~mlsiege.defenses.reco.fresh_crowds.fresh_lockstep`: the
     Bonferroni-adjusted surprise of the crowd of *fresh* accounts that claimed the account, its
     expectation set by the item's rate and the platform's activity in that window (Kleinberg
     2002), each account explained once, by its most significant crowd (as FRAUDAR and D-Cube
@@ -193,8 +204,7 @@ def coordination_scorer(interactions, *, timestamps=None, follows=None, seed: in
     and friends are synchronized but old; newcomers who happen to pick the same popular item on
     the same day are not significant once the number of slots is accounted for; a real
     newcomer sharing a campaign's filler item is not blamed for the campaign's accounts, which
-    their own target push explains. Groups: the item of the crowd that explained the account
-    (else of its most surprising crowded slot).
+    their own target push explains. Groups: the item of the crowd that explained the account.
 
     Examples
     --------
@@ -209,21 +219,25 @@ def coordination_scorer(interactions, *, timestamps=None, follows=None, seed: in
     eng = as_engagements(interactions, timestamps)
     fresh = fresh_lockstep(
         eng, window=config.window, fresh_window=config.fresh_window, min_accounts=config.min_accounts,
-        alpha=config.alpha, cap=config.cap, baseline=config.baseline,
+        alpha=config.alpha, cap=config.cap, baseline=config.baseline, min_share=config.min_share,
     )
-    feats = account_features(eng, window=config.window, min_accounts=config.min_accounts)
-    explained = fresh.evidence > 0
-    scores = np.log(10.0) * fresh.evidence + np.where(explained, config.profile_weight * fisher_combine(feats, dict(config.features)), 0.0)
-    # group = the explaining crowd's item, else the item of the account's most surprising crowded slot
-    table = slot_table(eng, config.window)
-    best = np.where(table.crowd[0] >= config.min_accounts, table.surprise[0], 0.0)
-    order = np.lexsort((-best, eng.user))
-    firsts = np.unique(eng.user[order], return_index=True)[1]
-    groups = np.full(eng.n_users, -1)
-    groups[eng.user[order][firsts]] = eng.item[order][firsts]
-    groups = np.where(explained, fresh.item, groups)
+    evidence, crowd_item, cohort_slots = fresh.evidence, fresh.item, 0
+    if config.cohorts:
+        cohort = cohort_lockstep(
+            eng, cohort_window=config.cohort_window, settle=config.settle, censor=config.censor, baseline=config.baseline,
+            min_accounts=config.min_accounts, min_share=config.min_share, alpha=config.alpha, cap=config.cap,
+        )
+        stronger = cohort.evidence > evidence
+        evidence = np.where(stronger, cohort.evidence, evidence)
+        crowd_item = np.where(stronger, cohort.item, crowd_item)
+        cohort_slots = cohort.significant_slots
+    need_sync = any(name in ("sync", "age_at_sync") for name, _ in config.features)
+    feats = account_features(eng, window=config.window, min_accounts=config.min_accounts, sync=need_sync)
+    explained = evidence > 0
+    scores = np.log(10.0) * evidence + np.where(explained, config.profile_weight * fisher_combine(feats, dict(config.features)), 0.0)
+    groups = crowd_item  # the item of the crowd that explained the account; -1 for the others (score 0)
     return account_result(
         "coordination_scorer", scores, scores > config.default_threshold, groups=groups, config=asdict(config), seed=seed,
         started=started, threshold=threshold, fresh_evidence_max=float(fresh.evidence.max()), explained=int(explained.sum()),
-        significant_crowds=fresh.significant_slots, slots_tested=fresh.n_slots,
+        significant_crowds=fresh.significant_slots, slots_tested=fresh.n_slots, significant_cohort_slots=cohort_slots,
     )
