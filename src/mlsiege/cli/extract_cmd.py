@@ -23,7 +23,7 @@ KINDS = {
 def _load(spec: str, schema, threshold: float | None):
     from mlsiege.targets import ThresholdOracle, load_target
 
-    raw = load_target(spec)
+    raw = load_target(spec, schema=schema)
     if hasattr(raw, "predict"):
         if threshold is not None:
             raise ConfigError("--threshold applies to an anomaly scorer, but the target is a classifier")
