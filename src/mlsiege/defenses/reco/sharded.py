@@ -9,7 +9,7 @@ rating sum, and the log's last time. So they split as one reduce and one map:
 2. **map** (the bulk): each shard of consecutive account rows computes its accounts' statistics
    from its own rows and the broadcast item aggregates; results are concatenated in order.
 
-The map runs as tasks of :mod:`mlsiege.campaign.executors`: inline, a local process pool, or
+The map runs as tasks of :mod:`mlsiege.executors`: inline, a local process pool, or
 Ray tasks (extra ``ray``) on a cluster, where each task would read its shard from shared
 storage instead of receiving it (here shards are sliced from the matrix in memory). The
 significance tests of the coordination scorer also reduce to sums over shards (slot counts per
@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from mlsiege.campaign.executors import run_inline, run_pool, run_ray
 from mlsiege.defenses.reco.engagement import as_engagements
 from mlsiege.errors import ConfigError
+from mlsiege.executors import run_inline, run_pool, run_ray
 
 __all__ = ["FEATURES", "account_statistics", "shard_statistics"]
 
