@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import typer
 
 from mlsiege.cli.console import console, user_errors
@@ -30,6 +29,7 @@ def plant(
     Then: ``mlsiege reco detect --interactions DIR/interactions.csv --format csv --follows DIR/follows.txt``.
     """
     with user_errors():
+        import numpy as np
         import pandas as pd
 
         from mlsiege.checks.reco_defense import planted_platform
