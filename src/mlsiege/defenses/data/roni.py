@@ -96,3 +96,7 @@ def roni_nelson2008(X: Any, y: Any, meta: Any = None, *, seed: int = 0, **option
     scores = np.array([impact[u] for u in units])
     return defense_result("roni_nelson2008", keep, scores, X=X, y=y, config=config, seed=seed, started=started,
                           mitigations=("AML.M0007",), options=options, refits=len(impact) + 1)
+
+
+#: RONI judges records against trusted rows (``X_val``/``y_val``); ``mlsiege.checks`` gives it some
+roni_nelson2008.needs = ("trusted_rows",)
