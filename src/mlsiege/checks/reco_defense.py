@@ -39,7 +39,7 @@ from mlsiege.checks.common import Harness
 from mlsiege.errors import ConfigError
 from mlsiege.results import DefenseResult
 
-__all__ = ["Platform", "planted_platform", "reco_defense_harness"]
+__all__ = ["Platform", "check_detector_flags_sybils", "planted_platform", "reco_defense_harness"]
 
 DAY = 86_400.0
 HOUR = 3_600.0
@@ -273,4 +273,30 @@ def reco_defense_harness() -> Harness:
     def run(detector: Any, target: Any, d: dict[str, Any], seed: int) -> Any:
         return detector(d["interactions"], timestamps=d["timestamps"], follows=d["follows"], seed=seed)
 
-    return Harness("reco_defense", run, data, None, result_type=DefenseResult)
+    return Harness("reco_defense", run, data, None, result_type=DefenseResult,
+                   extra={"checks": (check_detector_flags_sybils,)})
+
+
+def check_detector_flags_sybils(component: Any, harness: Harness) -> None:
+    """On a plain push campaign (15 sybils among 300 accounts, no camouflage) the detector catches a sybil.
+
+    Caught by its own rule, or ranked above the threshold that flags 5% of the real accounts
+    (recall > 0 either way): a detector whose scores say nothing about sybils fails.
+    """
+    from mlsiege.defenses.reco.flagging import fpr_threshold
+
+    plain = planted_platform(300, 120, sybil_fraction=0.05, targets=2, fan_groups=1, friend_groups=2, seed=5)
+    d = {"interactions": plain.interactions.copy(), "timestamps": plain.timestamps.copy(), "follows": plain.follows.copy()}
+    result = harness.run(component, None, d, 0)
+    name = component.__name__
+    assert isinstance(result, DefenseResult), f"{name} returned {type(result).__name__}, not DefenseResult"
+    flagged = ~np.asarray(result.keep_mask, dtype=bool)
+    scores = np.asarray(result.scores, dtype=float)
+    is_sybil = plain.is_sybil
+    assert flagged.shape == is_sybil.shape == scores.shape, f"{name} returned {flagged.shape} flags for {len(is_sybil)} accounts"
+    if flagged[is_sybil].any():
+        return
+    ranked = scores[is_sybil] > fpr_threshold(scores[~is_sybil], 0.05)
+    assert ranked.any(), (
+        f"{name} flagged {int(flagged.sum())} accounts but none of the {int(is_sybil.sum())} sybils, "
+        "and scores none of them above 5% of the real accounts (recall 0)")

@@ -15,7 +15,10 @@ from mlsiege.errors import DataValidationError
 from mlsiege.metrics.poisoning import downstream_metric, utility_drop
 from mlsiege.training import default_model, fit
 
-__all__ = ["check_xy", "default_model", "downstream_effect", "fit", "poisoning_result"]
+__all__ = ["EFFECT_OPTIONS", "check_xy", "default_model", "downstream_effect", "fit", "poisoning_result"]
+
+#: options every poisoning recipe that measures its downstream effect accepts
+EFFECT_OPTIONS = ("X_test", "y_test", "model")
 
 
 def downstream_effect(

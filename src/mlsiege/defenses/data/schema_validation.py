@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlsiege.defenses.data.cost import defense_result
+from mlsiege.defenses.data.cost import COST_OPTIONS, defense_result
 from mlsiege.errors import DataValidationError
 from mlsiege.extras import require
+from mlsiege.options import check_options
 from mlsiege.schema import Schema
 
 __all__ = ["SchemaValidationConfig", "pandera_schema", "schema_validation", "validate_file", "validate_frame"]
@@ -167,6 +168,7 @@ def schema_validation(X: Any, y: Any, meta: Any = None, *, seed: int = 0, **opti
     DefenseResult
         ``groups`` holds up to 20 failing rows with their broken rules.
     """
+    check_options("schema_validation", options, ("schema", *COST_OPTIONS))
     started = time.perf_counter()
     schema = options.pop("schema", None)
     config = SchemaValidationConfig(with_schema=schema is not None)
