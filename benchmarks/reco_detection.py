@@ -16,7 +16,7 @@ Labelled explicit-rating logs (see ``benchmarks/reco_ratings_eval.py``): every r
 the default ensemble and the anchors (reference FRAUDAR, top-k degree, plain RDMA, PCA-VarSelect)::
 
     python benchmarks/reco_detection.py --interactions FILE --format ratings --labels LABELS
-    python benchmarks/reco_detection.py --ratings-gen [--generator PATH] [--times] [--quick]
+    python benchmarks/reco_detection.py --ratings-gen [--generator PATH|builtin] [--times] [--quick]
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def main() -> None:
     ap.add_argument("--fraudar-repeats", type=int, default=3, help="FRAUDAR comparison: best of this many runs on each side")
     ap.add_argument("--labels", help="with --interactions: `account label` lines; score every rating detector, the ensemble and the anchors")
     ap.add_argument("--ratings-gen", action="store_true", help="score on explicit-rating logs made by the generator (see --generator)")
-    ap.add_argument("--generator", help="path of the explicit-rating generator (default ../shared/acceptance/gen/ratings.py)")
+    ap.add_argument("--generator", help="path of the explicit-rating generator (default ../shared/acceptance/gen/ratings.py), or builtin (benchmarks/rating_logs.py)")
     ap.add_argument("--times", action="store_true", help="with --ratings-gen: add the aged-account slow-drip cells")
     ap.add_argument("--no-fraudar", action="store_true", help="with --labels or --ratings-gen: skip the reference FRAUDAR anchor")
     args = ap.parse_args()

@@ -14,10 +14,12 @@ log, scored against its labels (precision, recall, F1 and FPR over the labelled 
 Modes (called from ``benchmarks/reco_detection.py``)::
 
     python benchmarks/reco_detection.py --interactions FILE --format ratings --labels LABELS
-    python benchmarks/reco_detection.py --ratings-gen [--generator PATH] [--quick] [--times]
+    python benchmarks/reco_detection.py --ratings-gen [--generator PATH|builtin] [--quick] [--times]
 
 The generator is ``../shared/acceptance/gen/ratings.py`` by default (an independent generator,
-outside this repository; pass ``--generator`` to use another copy). Cells: random / average /
+outside this repository; pass ``--generator`` to use another copy); ``--generator builtin`` uses
+the committed ``benchmarks/rating_logs.py`` instead (another shape, half stars, string ids, a
+segment attack too), so figures are reproducible from the repository alone. Cells: random / average /
 bandwagon x filler 1%, 5% x size 5%, 10% (12 cells; ``--quick``: filler 3%, size 5%, 3 cells),
 two attack-free controls, and with ``--times`` the two aged-account slow-drip cells.
 """
@@ -120,12 +122,12 @@ def score_log(path: str, fmt: str, labels: str, base: dict, *, fraudar: bool = T
     return rows
 
 
-def generator_cells(quick: bool, times: bool) -> list[tuple[str, float, float, int, bool]]:
+def generator_cells(quick: bool, times: bool, attacks: tuple[str, ...] = ("average", "random", "bandwagon")) -> list[tuple[str, float, float, int, bool]]:
     """(attack, filler, size, seed, timed) per cell; seeds differ from the acceptance check's."""
     cells = []
     seed = 100
     fillers, sizes = ((0.03,), (0.05,)) if quick else ((0.01, 0.05), (0.05, 0.10))
-    for attack in ("average", "random", "bandwagon"):
+    for attack in attacks:
         for f in fillers:
             for s in sizes:
                 seed += 1
@@ -137,16 +139,21 @@ def generator_cells(quick: bool, times: bool) -> list[tuple[str, float, float, i
 
 
 def run_generator(generator: str | None, *, quick: bool, times: bool, fraudar: bool, seed: int = 0) -> list[dict]:
-    gen = Path(generator) if generator else DEFAULT_GENERATOR
+    """Score every cell of ``generator`` (a path, or ``builtin`` for ``benchmarks/rating_logs.py``)."""
+    builtin = generator == "builtin"
+    gen = Path(__file__).with_name("rating_logs.py") if builtin else (Path(generator) if generator else DEFAULT_GENERATOR)
     if not gen.exists():
-        raise SystemExit(f"generator not found: {gen} (pass --generator PATH)")
+        raise SystemExit(f"generator not found: {gen} (pass --generator PATH, or --generator builtin)")
+    attacks = ("average", "random", "bandwagon", "segment") if builtin else ("average", "random", "bandwagon")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for attack, f, s, sd, timed in generator_cells(quick, times):
+        for attack, f, s, sd, timed in generator_cells(quick, times and not builtin, attacks):
+            if builtin and timed:
+                continue  # the builtin generator writes no times
             prefix = str(Path(tmp) / f"{attack}-{f}-{s}-{sd}")
             cmd = [sys.executable, str(gen), prefix, "--attack", attack, "--size", str(s), "--filler", str(f), "--seed", str(sd)]
             subprocess.run(cmd + (["--times"] if timed else []), check=True, capture_output=True, timeout=600)
-            base = {"mode": "ratings-gen", "generator": gen.name, "cell": f"{attack}/{f}/{s}{'/times' if timed else ''}",
+            base = {"mode": "ratings-gen", "generator": "builtin" if builtin else gen.name, "cell": f"{attack}/{f}/{s}{'/times' if timed else ''}",
                     "attack": attack, "filler": f, "size": s, "gen_seed": sd, "times": timed}
             for r in score_log(prefix + ".ratings", "ratings", prefix + ".labels", base, fraudar=fraudar and attack != "none", seed=seed):
                 print(json.dumps(r), flush=True)

@@ -78,13 +78,14 @@ def fpr_threshold(reference_scores: np.ndarray, budget: float) -> float:
     return float(s[allowed]) if allowed < s.size else float(s[-1])
 
 
-def robust_z(values: np.ndarray, degree: np.ndarray | None = None, *, power: float = 0.5) -> np.ndarray:
+def robust_z(values: np.ndarray, degree: np.ndarray | None = None, *, power: float = 0.5, max_fit: int = 5000, seed: int = 0) -> np.ndarray:
     """Robust z-scores of a per-account statistic, conditioned on the account's degree.
 
     With ``degree``, the statistic's trend in ``log degree`` is removed by a Huber regression
     (scikit-learn's ``HuberRegressor``) and the residual is scaled by ``degree ** power``
     (0.5: the statistic is a mean over the account's engagements, whose spread shrinks as
-    ``1 / sqrt(n)``), then by its median absolute deviation. NaN stays NaN (no evidence).
+    ``1 / sqrt(n)``), then by its median absolute deviation. NaN stays NaN (no evidence). On
+    more than ``max_fit`` accounts the regression is fitted on a sample of them drawn by ``seed``.
 
     Examples
     --------
@@ -104,7 +105,10 @@ def robust_z(values: np.ndarray, degree: np.ndarray | None = None, *, power: flo
         d = np.maximum(np.asarray(degree, dtype=float)[ok], 1.0)
         x = np.log(d)[:, None]
         if np.ptp(x) > 0:
-            fit = HuberRegressor(max_iter=200).fit(x, res)
+            fit_on = np.arange(res.size)
+            if res.size > max_fit:
+                fit_on = np.random.default_rng(seed).choice(res.size, max_fit, replace=False)
+            fit = HuberRegressor(max_iter=200).fit(x[fit_on], res[fit_on])
             res = res - fit.predict(x)
         res = res * d**power
     med = float(np.median(res))

@@ -17,7 +17,9 @@ presumed target, and ``P_F`` the others, the presumed fillers):
   means, so *low* is suspicious (Burke et al. 2006);
 * ``fmtd`` Filler Mean Target Difference, ``|mean_{P_T} r_ui - mean_{P_F} r_ui|`` (Burke et al. 2006);
 * ``degsim`` mean Pearson similarity to the ``k`` nearest neighbours (Chirita et al. 2005),
-  computed as the cosine of mean-centred profiles (Pearson over the union of items);
+  computed as the cosine of mean-centred profiles (Pearson over the union of items); on logs of
+  more than ``reference_size`` accounts the neighbours are searched among a seeded sample of
+  that many (a campaign keeps its share of the sample, so its members still find each other);
 * ``popularity`` mean ``log NR_i`` over the profile: filler items drawn from the whole catalogue
   (the attack models of Lam & Riedl 2004 and Mobasher et al. 2007) are far less popular than
   what real users rate, so *low* is suspicious (item-popularity features as in Hao, Zhang,
@@ -110,7 +112,7 @@ def _degsim(eng: Engagements, k: int, reference_size: int, seed: int) -> np.ndar
     return out
 
 
-def profile_statistics(eng: Engagements, *, k: int = 25, reference_size: int = 20_000, seed: int = 0, include_degsim: bool = True) -> dict[str, np.ndarray]:
+def profile_statistics(eng: Engagements, *, k: int = 25, reference_size: int = 4_000, seed: int = 0, include_degsim: bool = True) -> dict[str, np.ndarray]:
     """Every statistic of the module docstring, one value per account (NaN: undefined)."""
     n = eng.n_users
     n_u = np.bincount(eng.user, minlength=n).astype(float)
@@ -156,7 +158,7 @@ class ProfileStatConfig:
     feature: str = "rdma"
     alpha: float = 0.01
     k: int = 25
-    reference_size: int = 20_000
+    reference_size: int = 4_000
 
     def __post_init__(self) -> None:
         if self.feature not in FEATURES:

@@ -127,8 +127,9 @@ def _group_logp(hits: np.ndarray, size: np.ndarray, value: np.ndarray, overall: 
     Groups are compared with groups of the same extreme rating and similar size (``bins``
     quantile bins of ``log size``): harsh raters make 1-star groups deviate more, eccentric
     raters fill the groups of obscure items. Within a bin the null share is the pooled share of
-    the *other* groups (leave-one-out) and the overdispersion the median squared Pearson
-    residual (taste makes raters of one item alike), both robust to a few pushed items.
+    the *other* groups (leave-one-out) and the overdispersion the upper quartile of the squared
+    Pearson residuals (taste makes raters of one item alike, and a flop's 1-star raters are
+    mostly harsh ones), both robust to a few pushed items.
     """
     from scipy.stats import betabinom
 
@@ -144,14 +145,14 @@ def _group_logp(hits: np.ndarray, size: np.ndarray, value: np.ndarray, overall: 
             loo = (tot_h - hits[g]) / np.maximum(tot_n - size[g], 1)
             p0 = np.clip(np.where(tot_n - size[g] > 0, loo, overall), max(floor, 1e-6), 0.5)
             resid = (hits[g] - size[g] * p0) ** 2 / (size[g] * p0 * (1 - p0))
-            phi = max(float(np.median(resid)) / 0.455, 1.0)  # chi2(1) median is 0.455
+            phi = max(float(np.quantile(resid, 0.75)) / 1.323, 1.0)  # chi2(1) upper quartile is 1.323
             rho = np.clip((phi - 1) / np.maximum(size[g] - 1, 1), 1e-9, 0.5)
             a, bb = p0 * (1 / rho - 1), (1 - p0) * (1 / rho - 1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 lp = betabinom.logsf(hits[g] - 1, size[g], a, bb)
-            # the far tail underflows (nan or -inf): the overdispersed normal tail keeps the order
+            # where the beta-binomial fails (underflow: nan or -inf) the overdispersed normal tail stands in
             excess = (hits[g] - size[g] * p0) / np.sqrt(size[g] * p0 * (1 - p0) * (1 + (size[g] - 1) * rho))
-            logp[g] = np.where(np.isfinite(lp), lp, -745.0 + norm.logsf(excess))
+            logp[g] = np.where(np.isfinite(lp), lp, norm.logsf(excess))
     return logp
 
 
