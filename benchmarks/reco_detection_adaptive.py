@@ -163,8 +163,9 @@ def main() -> None:
             for n_t in targets:
                 p = planted_platform(args.users, args.items, sybil_fraction=args.sybil_fraction, targets=n_t, seed=seed, **kw)
                 base = {"kind": "detection", "variant": variant, "targets": n_t, "seed": seed, "sybils": int(p.is_sybil.sum())}
-                emit(detection_rows(p, base, reference=not args.no_reference and seed == seeds[0]))
-                log(f"{variant} t{n_t} s{seed}: " + ", ".join(f"{r['detector'][:12]} P{r.get('precision')} R{r.get('recall')}" for r in rows[-len(DETECTORS) - 1 :]))
+                found = detection_rows(p, base, reference=not args.no_reference and seed == seeds[0])
+                emit(found)
+                log(f"{variant} t{n_t} s{seed}: " + ", ".join(f"{r['detector'][:12]} P{r.get('precision')} R{r.get('recall')}" for r in found))
                 if not args.no_mitigation and n_t == 3:
                     # the plain and camouflage campaigns buy no exposure at this size (exposure_attacked 0 for
                     # ALS and item-kNN): mitigations are measured on each timing variant played with mimicry

@@ -20,7 +20,8 @@ split by a bucket boundary). The test, per (item, cohort) *slot*:
    settled engagements, its surprise ``-log10 P(Poisson >= count)`` (as for a term's share of
    each batch of a stream, Kleinberg 2002).
 3. **Effect size and multiple testing.** A slot is tested when it holds ``min_accounts``
-   accounts making up at least ``min_share`` of the item's settled engagements from a day before
+   accounts and, with the neighbouring cohorts' (a batch may straddle two buckets), makes up at
+   least ``min_share`` of the item's settled engagements from a day before
    its first to a day after its last one (a pushed item's engagement is mostly the push; a
    cohort that merely likes a popular item is a small part of its audience); it counts when
    ``p * n_pairs < alpha`` (Bonferroni over every (item, cohort) pair with an engagement, both
@@ -133,7 +134,15 @@ def _offset_slots(eng, first, *, offset, cohort_window, settle, censor, day, hal
     hi_t = np.minimum(tmax[cand] + pad, t.max()) - t0
     lo_t = np.maximum(tmin[cand] - pad, t0) - t0
     within = np.searchsorted(sorted_key, items * span + hi_t, side="right") - np.searchsorted(sorted_key, items * span + lo_t, side="left")
-    keep = count[cand] >= min_share * within
+    # the effect size counts the neighbouring cohorts too: a batch created over a few days may
+    # straddle two buckets, and each half alone is a small share of the item's push
+    near = count[cand].astype(float)
+    for step in (-1, 1):
+        k2 = uniq[cand] + step
+        pos = np.clip(np.searchsorted(uniq, k2), 0, uniq.size - 1)
+        same = (uniq[pos] == k2) & ((uniq[cand] % n_c) + step >= 0) & ((uniq[cand] % n_c) + step < n_c)
+        near += np.where(same, count[pos], 0)
+    keep = near >= min_share * within
     cand, items = cand[keep], items[keep]
     family = int(uniq.size)  # every (item, cohort) pair examined, not only those that passed the floors
     if cand.size == 0:
@@ -150,7 +159,7 @@ def cohort_lockstep(
     eng: Engagements,
     *,
     cohort_window: float = 3 * DAY,
-    settle: float = 3 * DAY,
+    settle: float = 1 * DAY,
     censor: float = 30 * DAY,
     baseline: float = 15 * DAY,
     min_accounts: int = 5,

@@ -150,7 +150,7 @@ class CoordinationConfig:
     min_share: float = 0.5
     cohorts: bool = True
     cohort_window: float = 3 * DAY
-    settle: float = 3 * DAY
+    settle: float = 1 * DAY
     censor: float = 30 * DAY
 
     def __post_init__(self) -> None:
