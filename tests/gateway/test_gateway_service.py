@@ -95,7 +95,8 @@ def test_bad_input_gets_4xx_naming_the_problem(served):
     assert r.status_code == 422 and "color" in r.json()["detail"]
     r = predict(served, key, [row(a=0.95, b=0.95)])
     assert r.status_code == 422 and "a + b <= 1.8" in r.json()["detail"]
-    assert predict(served, key, [row()] * 51).status_code == 413
+    r = predict(served, key, [row()] * 51)
+    assert r.status_code == 422 and "51 rows exceed the limit of 50" in r.json()["detail"]
     r = c.post("/v1/predict", content=b"x" * 30000, headers={"X-API-Key": key})
     assert r.status_code == 413
     assert c.post("/v1/predict", json=[1, 2], headers={"X-API-Key": key}).status_code == 422

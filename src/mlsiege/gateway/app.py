@@ -233,7 +233,7 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
                 "uptime_s": round(time.time() - gw.started, 3)}
 
     @app.post("/v1/predict", tags=["prediction"], summary="Predict one row or a batch",
-              openapi_extra=_PREDICT_DOC(schema), responses=_ERRORS)
+              openapi_extra=_PREDICT_DOC(schema, policy.max_rows), responses=_ERRORS)
     async def predict(request: Request) -> Any:
         key = gw.authenticate(request.headers, "predict")
         body = await _read(request, policy.max_body_bytes, key.key_id)
@@ -315,17 +315,18 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, unknown or revoked API key"},
     403: {"description": "The key lacks the role, or is blocked by attack detection"},
     413: {"description": "Payload too large"},
-    422: {"description": "Wrong types or schema violation (names the feature)"},
+    422: {"description": "Wrong types, too many rows or schema violation (names the feature)"},
     429: {"description": "Rate limit or quota reached (see Retry-After)"},
+    503: {"description": "The database or the model is unavailable (body: detail and error_id)"},
 }
 
 _KEY_DOC = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": ["name"],
+        "type": "object", "required": ["name"], "additionalProperties": False,
         "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "roles": {"type": "array", "items": {"type": "string", "enum": ["predict", "admin"]}},
-            "output": {"type": "object", "properties": {
+            "roles": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": ["predict", "admin"]}},
+            "output": {"type": "object", "additionalProperties": False, "properties": {
                 "mode": {"type": "string", "enum": ["scores", "rounded", "labels", "topk"]},
                 "decimals": {"type": "integer", "minimum": 0, "maximum": 12},
                 "k": {"type": "integer", "minimum": 1}}},
@@ -334,7 +335,7 @@ _KEY_DOC = {
 }
 
 
-def _PREDICT_DOC(schema: Any) -> dict[str, Any]:  # noqa: N802 - reads as a constant
+def _PREDICT_DOC(schema: Any, max_rows: int) -> dict[str, Any]:  # noqa: N802 - reads as a constant
     props: dict[str, Any] = {}
     for f in schema.features:
         if f.type == "categorical":
@@ -349,7 +350,7 @@ def _PREDICT_DOC(schema: Any) -> dict[str, Any]:  # noqa: N802 - reads as a cons
     row = {"type": "object", "properties": props, "required": list(schema.names), "additionalProperties": False}
     return {
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["rows"],
-            "properties": {"rows": {"type": "array", "items": row, "minItems": 1}}}}}},
+            "type": "object", "required": ["rows"], "additionalProperties": False,
+            "properties": {"rows": {"type": "array", "items": row, "minItems": 1, "maxItems": max_rows}}}}}},
         "security": [{"ApiKey": []}],
     }
