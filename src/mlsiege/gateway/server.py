@@ -16,6 +16,7 @@ import gc
 import json
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,9 @@ def app_from_env() -> Any:
 
 
 def _freeze() -> None:
+    # model calls and detection run on threads: hand the GIL over every millisecond (default 5)
+    # so the event loop and a small request's thread are not kept waiting behind a large batch
+    sys.setswitchinterval(0.001)
     # the model, pandas and scikit-learn are loaded: move them out of the collector's sight so
     # full collections stay short (they otherwise show up as 10-30 ms latency spikes)
     gc.collect()
