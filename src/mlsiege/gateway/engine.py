@@ -301,11 +301,12 @@ class Engine:
             return False
 
     # ----------------------------------------------------------------- other processes
-    def follow_peers(self, origin: str, after: int, *, limit: int = 2000) -> int:
+    def follow_peers(self, origin: str | None, after: int, *, limit: int = 2000) -> int:
         """Feed the monitor the rows other processes answered with audit id > ``after``.
 
-        Reads ``/v1/predict`` records with status 200 whose ``origin`` is not ours from the
-        shared audit log, in id order; returns the last id read (the next ``after``).
+        Reads ``/v1/predict`` records with status 200 whose ``origin`` is not ours (every
+        record when ``origin`` is ``None``: a restart replaying the log) from the shared audit
+        log, in id order; returns the last id read (the next ``after``).
         """
         if self.monitor is None or self.shared is None:
             return after
