@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import pickle
 import secrets
 import threading
 import time
@@ -32,6 +33,9 @@ __all__ = ["Gateway", "create_app"]
 
 log = logging.getLogger("mlsiege.gateway")
 
+#: name of the detectors' snapshot in the shared state
+_SNAPSHOT = "monitor"
+
 #: the largest id or cursor a client may send (a signed 64-bit integer, what the database holds)
 MAX_ID = 2**63 - 1
 
@@ -40,7 +44,7 @@ class Gateway:
     """The state behind the app: keys, limits, engine, audit. Built by :func:`create_app`."""
 
     def __init__(self, target: Any, schema: Any, policy: GatewayPolicy, audit_url: str, *,
-                 threads: int = 2, follow_every: float = 0.5) -> None:
+                 threads: int = 2, follow_every: float = 0.5, snapshot_every: float = 10.0) -> None:
         self.schema, self.policy = schema, policy
         self.audit = AuditLog(audit_url)
         db = open_database(audit_url)
@@ -54,19 +58,65 @@ class Gateway:
         self._dumps = require("orjson", extra="web").dumps
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
+        self.followed = 0  # audit id up to which every process's rows reached detection here
         if self.engine.monitor is not None and follow_every > 0:
-            start = db.query("SELECT MAX(id) AS m FROM audit")[0]["m"] or 0
-            self._follower = threading.Thread(target=self._follow, args=(int(start), follow_every),
+            after = self.followed = self._resume()
+            self._follower = threading.Thread(target=self._follow, args=(after, follow_every, snapshot_every),
                                               name="mlsiege-follow", daemon=True)
             self._follower.start()
 
-    def _follow(self, after: int, every: float) -> None:
-        """Feed detection the rows other processes answered (one stream across processes)."""
+    def _resume(self) -> int:
+        """Restore detection from the shared snapshot and replay the audit log after it; the cursor."""
+        start = int(self.keys.db.query("SELECT MAX(id) AS m FROM audit")[0]["m"] or 0)
+        snap = self.shared.load_state(_SNAPSHOT)
+        if snap is None:
+            return start
+        data, cursor, _ = snap
+        try:
+            saved = pickle.loads(data)  # noqa: S301 - written by this gateway into its own database
+            monitor, origin = saved["monitor"], saved["origin"]
+            same = type(monitor) is type(self.engine.monitor) and monitor.config == self.engine.monitor.config
+        except Exception:  # a snapshot of another version: start afresh
+            log.warning("detector snapshot unreadable; detection starts afresh", exc_info=True)
+            return start
+        if not same:
+            log.warning("detection settings changed since the snapshot; detection starts afresh")
+            return start
+        self.engine.monitor = monitor
+        after = cursor
+        # what the other processes answered since the snapshot, in order (the snapshot's own
+        # process had fed its rows to the detectors before it committed them)
+        while after < start:
+            nxt = self.engine.follow_peers(origin, after)
+            if nxt == after:
+                break
+            after = nxt
+        return after
+
+    def _follow(self, after: int, every: float, snapshot_every: float) -> None:
+        """Feed detection the rows other processes answered (one stream across processes), and
+        keep a snapshot of the detectors in the database every ``snapshot_every`` seconds."""
+        saved = time.monotonic()
+        self.followed = after
         while not self._stop.wait(every):
             try:
-                after = self.engine.follow_peers(self.audit.origin, after)
+                after = self.followed = self.engine.follow_peers(self.audit.origin, after)
+                if time.monotonic() - saved >= snapshot_every:
+                    saved = time.monotonic()
+                    self.snapshot(after)
             except MlsiegeError:  # the database is away: try again at the next tick
                 log.warning("following the other processes' audit records failed", exc_info=True)
+
+    def snapshot(self, cursor: int) -> None:
+        """Store the detectors' state, covering the audit log up to ``cursor``, for a restart."""
+        with self.engine._monitor_lock:
+            try:
+                data = pickle.dumps({"monitor": self.engine.monitor, "origin": self.audit.origin},
+                                    protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # a detector that cannot be pickled: no snapshot, said once per try
+                log.warning("the detectors cannot be snapshot", exc_info=True)
+                return
+        self.shared.save_state(_SNAPSHOT, data, cursor)
 
     def lift(self, key_id: str, *, by: str = "") -> bool:
         """Lift a detection block on ``key_id`` in every process; ``True`` if it was blocked."""
@@ -94,11 +144,20 @@ class Gateway:
         self.audit.alert(alert_record(alert, action))
 
     def close(self) -> None:
+        """Answer what is queued, commit it, leave the detectors' latest state in the database."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._follower is not None:
             self._follower.join(timeout=5)
         self.engine.close()
         self.audit.close()
+        if self._follower is not None:
+            with contextlib.suppress(MlsiegeError):  # caught up with every process, then saved
+                last = int(self.keys.db.query("SELECT MAX(id) AS m FROM audit")[0]["m"] or 0)
+                while self.followed < last:
+                    self.followed = self.engine.follow_peers(self.audit.origin, self.followed)
+                self.snapshot(self.followed)
         self.keys.db.close()
 
     # ----------------------------------------------------------------- helpers
@@ -233,11 +292,16 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
                 "uptime_s": round(time.time() - gw.started, 3)}
 
     @app.post("/v1/predict", tags=["prediction"], summary="Predict one row or a batch",
-              openapi_extra=_PREDICT_DOC(schema), responses=_ERRORS)
+              openapi_extra=_PREDICT_DOC(schema, policy.max_rows), responses=_ERRORS)
     async def predict(request: Request) -> Any:
         key = gw.authenticate(request.headers, "predict")
         body = await _read(request, policy.max_body_bytes, key.key_id)
-        rows = parse_rows(parse_json(body, key.key_id, orjson), schema, policy.max_rows, key.key_id, body)
+
+        def parse() -> list[dict[str, Any]]:
+            return parse_rows(parse_json(body, key.key_id, orjson), schema, policy.max_rows, key.key_id, body)
+
+        # a large batch is checked on a thread: tens of milliseconds on the loop would stall every client
+        rows = parse() if len(body) < _PARSE_INLINE_BYTES else await asyncio.to_thread(parse)
         gw.limit(key, request.client.host if request.client else None, len(rows))
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         record = _record(request, key.key_id, 0, rows=len(rows), body=body)
@@ -310,22 +374,26 @@ async def _read(request: Any, limit: int, key_id: str | None) -> bytes:
     return b"".join(chunks)
 
 
+#: bodies up to this size are parsed on the event loop (faster than a thread hand-off)
+_PARSE_INLINE_BYTES = 16384
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed JSON or request"},
     401: {"description": "Missing, unknown or revoked API key"},
     403: {"description": "The key lacks the role, or is blocked by attack detection"},
     413: {"description": "Payload too large"},
-    422: {"description": "Wrong types or schema violation (names the feature)"},
+    422: {"description": "Wrong types, too many rows or schema violation (names the feature)"},
     429: {"description": "Rate limit or quota reached (see Retry-After)"},
+    503: {"description": "The database or the model is unavailable (body: detail and error_id)"},
 }
 
 _KEY_DOC = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": ["name"],
+        "type": "object", "required": ["name"], "additionalProperties": False,
         "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "roles": {"type": "array", "items": {"type": "string", "enum": ["predict", "admin"]}},
-            "output": {"type": "object", "properties": {
+            "roles": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": ["predict", "admin"]}},
+            "output": {"type": "object", "additionalProperties": False, "properties": {
                 "mode": {"type": "string", "enum": ["scores", "rounded", "labels", "topk"]},
                 "decimals": {"type": "integer", "minimum": 0, "maximum": 12},
                 "k": {"type": "integer", "minimum": 1}}},
@@ -334,7 +402,7 @@ _KEY_DOC = {
 }
 
 
-def _PREDICT_DOC(schema: Any) -> dict[str, Any]:  # noqa: N802 - reads as a constant
+def _PREDICT_DOC(schema: Any, max_rows: int) -> dict[str, Any]:  # noqa: N802 - reads as a constant
     props: dict[str, Any] = {}
     for f in schema.features:
         if f.type == "categorical":
@@ -349,7 +417,7 @@ def _PREDICT_DOC(schema: Any) -> dict[str, Any]:  # noqa: N802 - reads as a cons
     row = {"type": "object", "properties": props, "required": list(schema.names), "additionalProperties": False}
     return {
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["rows"],
-            "properties": {"rows": {"type": "array", "items": row, "minItems": 1}}}}}},
+            "type": "object", "required": ["rows"], "additionalProperties": False,
+            "properties": {"rows": {"type": "array", "items": row, "minItems": 1, "maxItems": max_rows}}}}}},
         "security": [{"ApiKey": []}],
     }

@@ -78,6 +78,7 @@ class Engine:
                         if policy.detection else None)
         self.on_alert, self.on_batch = on_alert, on_batch
         self.max_batch = max_batch
+        self.detect_chunk = 64
         self.shared = shared
         self._local_blocks: set[str] = set()
         self.degraded: set[str] = set()
@@ -242,14 +243,34 @@ class Engine:
         return Answers(np.asarray(t.predict(X)))
 
     def _detect(self, key_id: str, X: np.ndarray, part: Answers, *, peer: bool = False) -> int | None:
+        """Feed the monitor ``X`` in chunks of ``detect_chunk`` rows, giving the lock up between them.
+
+        A large batch therefore delays another key's detection by one chunk, not by the whole
+        batch, and while other keys wait it pauses as long as each chunk took, leaving them at
+        least half of the CPU (per-key fairness); a key's own rows stay in order (one batch per
+        key in flight).
+        """
         if self.monitor is None:
             return None
-        with self._monitor_lock:
-            first = self.monitor.seen
-            alerts = self.monitor.observe(key_id, X, part.labels)
+        first, alerts = None, []
+        step = self.detect_chunk
+        for start in range(0, len(X), step):
+            labels = None if part.labels is None else part.labels[start:start + step]
+            began = time.perf_counter()
+            with self._monitor_lock:
+                if first is None:
+                    first = self.monitor.seen
+                alerts.extend(self.monitor.observe(key_id, X[start:start + step], labels))
+            if start + step < len(X):
+                # let a thread waiting for the lock take it, and give way to other keys' work
+                time.sleep(min(0.05, time.perf_counter() - began) if self._others_waiting(key_id) else 0)
         for alert in alerts:
             self._act(alert, peer=peer)
         return first
+
+    def _others_waiting(self, key_id: str) -> bool:
+        """Whether another key has a request queued or in flight (read without the lock: a hint)."""
+        return len(self._busy) > 1 or any(k != key_id for k in list(self._queues))
 
     def _act(self, alert: Alert, *, peer: bool = False) -> None:
         action = self.policy.action
@@ -280,11 +301,12 @@ class Engine:
             return False
 
     # ----------------------------------------------------------------- other processes
-    def follow_peers(self, origin: str, after: int, *, limit: int = 2000) -> int:
+    def follow_peers(self, origin: str | None, after: int, *, limit: int = 2000) -> int:
         """Feed the monitor the rows other processes answered with audit id > ``after``.
 
-        Reads ``/v1/predict`` records with status 200 whose ``origin`` is not ours from the
-        shared audit log, in id order; returns the last id read (the next ``after``).
+        Reads ``/v1/predict`` records with status 200 whose ``origin`` is not ours (every
+        record when ``origin`` is ``None``: a restart replaying the log) from the shared audit
+        log, in id order; returns the last id read (the next ``after``).
         """
         if self.monitor is None or self.shared is None:
             return after

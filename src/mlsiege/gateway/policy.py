@@ -73,11 +73,15 @@ class OutputPolicy:
     k: int = 1
 
     def __post_init__(self) -> None:
+        for name in ("decimals", "k"):  # JSON and YAML may spell an integer 2.0
+            value = getattr(self, name)
+            if isinstance(value, float) and value.is_integer():
+                object.__setattr__(self, name, int(value))
         if self.mode not in OUTPUT_MODES:
             raise ConfigError(f"output mode must be one of {list(OUTPUT_MODES)}, got {self.mode!r}")
-        if not isinstance(self.decimals, int) or not 0 <= self.decimals <= 12:
+        if not isinstance(self.decimals, int) or isinstance(self.decimals, bool) or not 0 <= self.decimals <= 12:
             raise ConfigError(f"output decimals must be an integer in [0, 12], got {self.decimals!r}")
-        if not isinstance(self.k, int) or self.k < 1:
+        if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < 1:
             raise ConfigError(f"output k must be an integer >= 1, got {self.k!r}")
 
     @classmethod

@@ -16,6 +16,7 @@ import gc
 import json
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from mlsiege.extras import require
 from mlsiege.gateway.app import create_app
 from mlsiege.gateway.policy import load_policy
 
-__all__ = ["app_from_env", "build_app", "run"]
+__all__ = ["app_from_env", "build_app", "run", "uvicorn_options"]
 
 #: environment variable carrying the settings of :func:`build_app` to each worker process
 SETTINGS_ENV = "MLSIEGE_GATEWAY_SETTINGS"
@@ -58,6 +59,9 @@ def app_from_env() -> Any:
 
 
 def _freeze() -> None:
+    # model calls and detection run on threads: hand the GIL over every millisecond (default 5)
+    # so the event loop and a small request's thread are not kept waiting behind a large batch
+    sys.setswitchinterval(0.001)
     # the model, pandas and scikit-learn are loaded: move them out of the collector's sight so
     # full collections stay short (they otherwise show up as 10-30 ms latency spikes)
     gc.collect()
@@ -84,11 +88,9 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    loop = "uvloop" if _has("uvloop") else "asyncio"
-    http = "httptools" if _has("httptools") else "h11"
-    common = {"host": host, "port": port, "loop": loop, "http": http, "log_level": log_level,
-              "access_log": False, "timeout_graceful_shutdown": 5, "timeout_worker_healthcheck": 60,
-              "proxy_headers": bool(forwarded_allow_ips), "forwarded_allow_ips": forwarded_allow_ips or ""}
+    common = {"host": host, "port": port, "log_level": log_level, "access_log": False,
+              "timeout_graceful_shutdown": 5, "timeout_worker_healthcheck": 60,
+              **uvicorn_options(forwarded_allow_ips)}
     if workers == 1:
         _freeze()
         uvicorn.run(app, workers=1, **common)
@@ -97,6 +99,16 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1
         raise ConfigError("several workers need the settings to rebuild the app in each")
     os.environ[SETTINGS_ENV] = json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in settings.items()})
     uvicorn.run("mlsiege.gateway.server:app_from_env", factory=True, workers=workers, **common)
+
+
+def uvicorn_options(forwarded_allow_ips: str | None = None) -> dict[str, Any]:
+    """uvicorn settings of the gateway: the fast loop and parser, and whom to believe about clients.
+
+    ``X-Forwarded-For`` is read only when ``forwarded_allow_ips`` names the trusted proxies;
+    by default (``None``) it is ignored, whatever the peer (uvicorn alone trusts 127.0.0.1).
+    """
+    return {"loop": "uvloop" if _has("uvloop") else "asyncio", "http": "httptools" if _has("httptools") else "h11",
+            "proxy_headers": bool(forwarded_allow_ips), "forwarded_allow_ips": forwarded_allow_ips or ""}
 
 
 def _has(module: str) -> bool:
