@@ -65,3 +65,10 @@ def test_read_table_names_missing_columns(tmp_path):
     with pytest.raises(DataValidationError, match=r"lacks the columns \['c'\]"):
         read_table(path, columns=["a", "c"])
     assert read_table(path, columns=["a"]).shape == (1, 2)
+
+
+def test_schema_cli_default_levels_match_the_library():
+    from mlsiege.cli import schema_cmd
+    from mlsiege.schema import infer
+
+    assert schema_cmd.DEFAULT_MAX_LEVELS == infer.DEFAULT_MAX_LEVELS
