@@ -255,6 +255,18 @@ def _holds(row: dict[str, Any]) -> bool:
     return row["exposure_reduction"] >= HOLDS["exposure_reduction"] and row["utility_loss"] <= HOLDS["utility_loss"]
 
 
+def _failure(r: dict[str, Any]) -> str:
+    """One variant a mitigation does not stop, in words."""
+    if r["exposure_reduction"] < 0:
+        what = f"it raised exposure {r['exposure_after'] / r['exposure_before']:.1f}-fold"
+    else:
+        what = f"it cut exposure by only {r['exposure_reduction']:.0%}"
+    if r["utility_loss"] > HOLDS["utility_loss"]:
+        what += f" and cost {r['utility_loss']:.1%} of real users' engagement"
+    hit = f", acting on {r['real_flagged']} of {r['real_users']} real users" if r["real_flagged"] > 0.05 * r["real_users"] else ""
+    return f"against {r['variant']} {what}{hit}"
+
+
 def _what_to_do(payload: dict[str, Any]) -> list[str]:
     """Recommendations computed from the measured figures, most important first."""
     out: list[str] = []
@@ -280,9 +292,8 @@ def _what_to_do(payload: dict[str, Any]) -> list[str]:
         out.append("No measured mitigation holds against every variant; not stopped by any: " + (", ".join(unstopped) or "none") + ".")
     for m in mits:
         broken = [r for r in m["per_variant"] if not _holds(r)]
-        if broken and any(_holds(r) for r in m["per_variant"]):
-            names = ", ".join(f"{r['variant']} ({r['exposure_reduction']:.0%} reduction, {r['utility_loss']:.1%} loss)" for r in broken)
-            out.append(f"Do not rely on '{m['name']}' alone: it fails against {names}.")
+        if broken and not m["holds_against_all"]:
+            out.append(f"Do not rely on '{m['name']}' alone: " + "; ".join(_failure(r) for r in broken) + ".")
         if m.get("knows_generator"):
             out.append(f"'{m['name']}': {m['note']}.")
     if s.get("reach_attacked", 0) > 0:
