@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from mlsiege import __version__
 from mlsiege.cli import (
     attack_cmd,
     campaign_cmd,
@@ -40,6 +39,8 @@ app.add_typer(lifecycle_cmd.app, name="lifecycle")
 
 def _version(value: bool) -> None:
     if value:
+        from mlsiege import __version__
+
         typer.echo(f"mlsiege {__version__}")
         raise typer.Exit()
 

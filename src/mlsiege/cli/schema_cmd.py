@@ -8,8 +8,6 @@ import typer
 from rich.table import Table
 
 from mlsiege.cli.console import EXIT_FINDINGS, console, user_errors
-from mlsiege.cli.io import read_schema, read_table
-from mlsiege.schema import infer_schema
 
 app = typer.Typer(help="Describe a feature space and check data against it.", no_args_is_help=True)
 
@@ -22,6 +20,9 @@ def infer(
     exclude: list[str] = typer.Option([], "--exclude", help="Columns to leave out (a label, an id)."),
 ) -> None:
     """Draft a schema (types, bounds, levels) from DATA; edit it to add relations."""
+    from mlsiege.cli.io import read_table
+    from mlsiege.schema import infer_schema
+
     with user_errors():
         schema = infer_schema(read_table(data), immutable=immutable, exclude=exclude)
         schema.to_yaml(output)
@@ -35,6 +36,8 @@ def check(
     show: int = typer.Option(10, help="How many violations to list."),
 ) -> None:
     """Count rows of DATA that break the schema; exit 1 when any does."""
+    from mlsiege.cli.io import read_schema, read_table
+
     with user_errors():
         schema = read_schema(schema_path)
         frame = read_table(data)

@@ -50,7 +50,7 @@ def standardize(X: np.ndarray) -> np.ndarray:
 
 
 def _utility_lost(X, y, keep, benign, options) -> float | None:
-    from mlsiege.attacks.poisoning.effect import fit
+    from mlsiege.training import fit
 
     X_test, y_test = options.get("X_test"), options.get("y_test")
     if X_test is None or y_test is None:

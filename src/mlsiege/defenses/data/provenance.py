@@ -95,7 +95,7 @@ def provenance_filter_baracaldo2017(X: Any, y: Any, meta: Any, *, seed: int = 0,
     DefenseResult
         ``groups`` maps each group to its gain, size and verdict.
     """
-    from mlsiege.attacks.poisoning.effect import fit
+    from mlsiege.training import fit
 
     started = time.perf_counter()
     keys = ("group", "eps", "z", "holdout", "metric", "min_records", "warm_start")

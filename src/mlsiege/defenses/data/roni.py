@@ -64,7 +64,7 @@ def roni_nelson2008(X: Any, y: Any, meta: Any = None, *, seed: int = 0, **option
     DefenseResult
         Scores are the loss increases caused by each record's unit (higher = worse).
     """
-    from mlsiege.attacks.poisoning.effect import fit
+    from mlsiege.training import fit
 
     started = time.perf_counter()
     config = RoniConfig(unit=options.pop("unit", None), base=options.pop("base", 0.25), z=options.pop("z", 3.0))

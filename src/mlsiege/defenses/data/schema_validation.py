@@ -131,13 +131,10 @@ def validate_frame(frame: pd.DataFrame, schema: Schema, *, name: str = "data") -
 
 def validate_file(path: str | Path, schema: Schema) -> pd.DataFrame:
     """Read a CSV/Parquet file and validate it; a corrupt file or bad rows raise one clear error."""
+    from mlsiege.datasets.tables import read_table
+
     path = Path(path)
-    if not path.exists():
-        raise DataValidationError(f"data file not found: {path}")
-    try:
-        frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as exc:
-        raise DataValidationError(f"cannot parse {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+    frame = read_table(path, allow_empty=True)
     return validate_frame(frame, schema, name=str(path))
 
 
