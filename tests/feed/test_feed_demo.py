@@ -101,3 +101,13 @@ def test_cli_demo_feed_writes_json_and_html(tmp_path):
     assert report["kind"] == "feed-demo" and {"exposure_clean", "exposure_attacked", "amplification"} <= set(report["summary"])
     html = (tmp_path / "f" / "report.html").read_text()
     assert "What to do" in html and "ATLAS" in html and "exposure_clean" not in html.split("<main>")[1].split("<script")[0]
+
+
+def test_index_page_links_both_reports(tmp_path, payload):
+    from mlsiege.report.demo_index import write_demo_index
+
+    registration = {"profiles": {"low": {"attacker_success_rate": 0.9, "benign_rejected_rate": 0.01}}}
+    page = write_demo_index(tmp_path / "index.html", registration=registration, feed=payload).read_text()
+    assert 'href="registration/report.html"' in page and 'href="feed/report.html"' in page
+    assert "low: attacker success 90.0%" in page
+    assert f"-&gt; {payload['summary']['exposure_attacked']:.1%} (attacked)" in page

@@ -44,13 +44,16 @@ def _print_feed(payload: dict, out: Path) -> None:
     console.print(
         f"Feed: {payload['n_sybils']} sybils ({payload['default_attacker']}) vs a {payload['recommender']} feed of "
         f"{payload['users']} users: target exposure in the audience {s['exposure_clean']:.3f} (clean) -> "
-        f"{s['exposure_attacked']:.3f} (attacked, mean over {len(payload['rounds'])} rounds); "
+        f"{s['exposure_attacked']:.3f} (attacked, mean over {len(payload['rounds'])} days); "
         f"amplification {s['amplification']:.2f} impressions per sybil engagement.", highlight=False)
     for v in payload["attacker_variants"]:
         console.print(f"  attacker {v['variant']}: exposure {v['exposure']:.3f}, amplification {v['amplification']:.2f}", highlight=False)
     for m in payload["mitigations"]:
-        cells = ", ".join(f"{r['key']}: cut {r['exposure_reduction']:.0%}, utility loss {r['utility_loss']:.1%}" for r in m["per_variant"])
-        console.print(f"  mitigation {m['name']}: {cells}{'  [holds]' if m['holds_against_all'] else ''}", highlight=False)
+        cells = ", ".join(
+            f"{r['key']} {'cut ' + format(r['exposure_reduction'], '.0%') if r['exposure_reduction'] >= 0 else 'raised ' + format(r['exposure_after'] / max(r['exposure_before'], 1e-12), '.1f') + 'x'}"
+            f" at {r['utility_loss']:.1%} utility loss" for r in m["per_variant"])
+        verdict = "holds against every attacker" if m["holds_against_all"] else "does not hold against every attacker"
+        console.print(f"  mitigation {m['name']} ({verdict}): exposure {cells}", highlight=False)
     console.print(f"Feed report: {(out / 'report.html').resolve()} ({payload['seconds']:.0f} s)", highlight=False)
 
 

@@ -17,6 +17,7 @@ from mlsiege.extras import require
 
 __all__ = [
     "cascade_figure",
+    "cost_frame",
     "mitigation_frame",
     "spread_figure",
     "spread_frame",
@@ -156,13 +157,25 @@ def mitigation_frame(payload: Mapping[str, Any]) -> pd.DataFrame:
             holds = r["exposure_reduction"] >= payload["holds_bar"]["exposure_reduction"] and r["utility_loss"] <= payload["holds_bar"]["utility_loss"]
             rows.append({
                 "mitigation": m["name"], "attacker": r["variant"],
-                "exposure cut": _pct(r["exposure_reduction"]),
+                "exposure cut": _pct(r["exposure_reduction"]) if r["exposure_reduction"] >= 0
+                else f"raised {r['exposure_after'] / max(r['exposure_before'], 1e-12):.1f}x",
                 "utility loss": _pct(r["utility_loss"]),
                 "sybils caught": f"{r['sybils_flagged']} / {r['sybils']}",
                 "real users hit": f"{r['real_flagged']} / {r['real_users']}",
                 "holds": "yes" if holds else "no",
             })
     return pd.DataFrame(rows)
+
+
+def cost_frame(payload: Mapping[str, Any]) -> pd.DataFrame:
+    """What each mitigation costs on the clean platform (no attack), and the honest note on it."""
+    return pd.DataFrame([{
+        "mitigation": m["name"],
+        "utility loss, no attack": _pct(m["utility_loss_clean"]),
+        "real users acted on, no attack": f"{m['real_flagged_clean']} / {payload['users']}",
+        "holds against every attacker": "yes" if m["holds_against_all"] else "no",
+        "note": m.get("note", ""),
+    } for m in payload["mitigations"]])
 
 
 def _atlas_frame(payload: Mapping[str, Any]) -> pd.DataFrame:
@@ -198,9 +211,8 @@ def _notes(payload: Mapping[str, Any]) -> str:
         f"{payload['holds_bar']['exposure_reduction']:.0%} at no more than {payload['holds_bar']['utility_loss']:.0%} "
         "utility loss. Mitigations run from the first day, before every retrain.",
     ]
-    for m in payload["mitigations"]:
-        if m.get("note"):
-            lines.append(f"{m['name']}: {m['note']}.")
+    lines.append("Real users acted on: accounts with at least one like counted at less than half weight (or removed) "
+                 "at the last retrain.")
     return "\n\n".join(lines)
 
 
@@ -221,6 +233,7 @@ def write_feed_demo_html(payload: Mapping[str, Any], path: str | Path) -> Path:
     page.add_figure("The cascade through the follow graph", cascade_figure(payload))
     page.add_table("Attacker variants (same platform, same budget of accounts)", variant_frame(payload))
     page.add_table("Mitigations against every attacker variant (in place from day 1)", mitigation_frame(payload))
+    page.add_table("What each mitigation costs when there is no attack", cost_frame(payload))
     page.add_table("ATLAS techniques and mitigations, per attack step", _atlas_frame(payload))
     page.add_text("How to read this", _notes(payload))
     return page.write(path)

@@ -116,15 +116,26 @@ class SocialRecommender:
         self.follow_walk_ = _row_normalize(follows)
         self.influence_ = influence
         self.item_walk_ = _item_walk(self.item_to_user_, influence, self.config.neighbors)
+        self.dense_walk_ = None
         counts = np.asarray(weights.sum(axis=0)).ravel()
         self.popularity_ = counts / max(float(counts.max(initial=0.0)), 1.0) * 0.999
         return self
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
-        collaborative = self.user_to_item_[users] @ self.item_walk_
-        social = self.follow_walk_[users] @ self.influence_
         w = self.config.social_weight
-        return ((1.0 - w) * collaborative + w * social).toarray()
+        social = (self.follow_walk_[users] @ self.influence_).toarray()
+        walk = self._dense_walk()
+        if walk is not None:  # sparse rows times a dense walk: same sums, no sparse fill-in per request
+            return (1.0 - w) * (self.user_to_item_[users] @ walk) + w * social
+        return (1.0 - w) * (self.user_to_item_[users] @ self.item_walk_).toarray() + w * social
+
+    def _dense_walk(self) -> np.ndarray | None:
+        """The item walk as a dense array when it is small (<= 4096 items, 64 MB), else None."""
+        if self.item_walk_.shape[0] > 4096:
+            return None
+        if getattr(self, "dense_walk_", None) is None:
+            self.dense_walk_ = self.item_walk_.toarray()
+        return self.dense_walk_
 
     def recommend(self, users: np.ndarray, k: int) -> np.ndarray:
         """Top-``k`` unseen items for each user id in ``users``."""
