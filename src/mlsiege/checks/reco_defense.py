@@ -277,26 +277,61 @@ def reco_defense_harness() -> Harness:
                    extra={"checks": (check_detector_flags_sybils,)})
 
 
-def check_detector_flags_sybils(component: Any, harness: Harness) -> None:
-    """On a plain push campaign (15 sybils among 300 accounts, no camouflage) the detector catches a sybil.
+def _rating_pushes(seed: int = 5) -> list[tuple[str, sp.csr_matrix, np.ndarray]]:
+    """Two explicit-rating logs without time or follows: the planted platform's 300 real accounts
+    plus 20 classic push profiles built by the library's own recipes (Lam & Riedl 2004) for one
+    rarely rated item: an average attack of 24 ratings (a real profile's length, fillers at each
+    item's mean) and a random attack of 60 (half the catalogue, longer than any real profile: the
+    long-filler setting of the profile-length statistics, Burke et al. 2006). Single profile
+    statistics each see one of them; returns ``[(name, log, sybil mask)]``."""
+    from mlsiege.attacks.reco.classic import average_attack_lam2004, random_attack_lam2004
 
-    Caught by its own rule, or ranked above the threshold that flags 5% of the real accounts
-    (recall > 0 either way): a detector whose scores say nothing about sybils fails.
-    """
+    clean = planted_platform(300, 120, sybil_fraction=0.0, targets=0, fan_groups=0, friend_groups=0, seed=seed).interactions.tocsr()
+    counts = np.diff(clean.tocsc().indptr)
+    target = int(np.argsort(counts, kind="stable")[counts.size // 4])
+    is_sybil = np.r_[np.zeros(clean.shape[0], bool), np.ones(20, bool)]
+    out = []
+    for name, recipe, length in (("average push", average_attack_lam2004, 24), ("long random push", random_attack_lam2004, 60)):
+        attack = recipe(clean, targets=[target], n_sybils=20, engagements_per_sybil=length, seed=seed)
+        out.append((name, sp.vstack([clean, attack.artifacts["sybil_interactions"]]).tocsr(), is_sybil))
+    return out
+
+
+def _recall_or_ranked(component: Any, harness: Harness, d: dict[str, Any], is_sybil: np.ndarray) -> tuple[bool, str]:
+    """Did the detector flag a sybil, or score one above the threshold flagging 5% of real accounts?"""
     from mlsiege.defenses.reco.flagging import fpr_threshold
 
-    plain = planted_platform(300, 120, sybil_fraction=0.05, targets=2, fan_groups=1, friend_groups=2, seed=5)
-    d = {"interactions": plain.interactions.copy(), "timestamps": plain.timestamps.copy(), "follows": plain.follows.copy()}
-    result = harness.run(component, None, d, 0)
     name = component.__name__
+    result = harness.run(component, None, d, 0)
     assert isinstance(result, DefenseResult), f"{name} returned {type(result).__name__}, not DefenseResult"
     flagged = ~np.asarray(result.keep_mask, dtype=bool)
     scores = np.asarray(result.scores, dtype=float)
-    is_sybil = plain.is_sybil
     assert flagged.shape == is_sybil.shape == scores.shape, f"{name} returned {flagged.shape} flags for {len(is_sybil)} accounts"
     if flagged[is_sybil].any():
-        return
+        return True, ""
     ranked = scores[is_sybil] > fpr_threshold(scores[~is_sybil], 0.05)
-    assert ranked.any(), (
-        f"{name} flagged {int(flagged.sum())} accounts but none of the {int(is_sybil.sum())} sybils, "
-        "and scores none of them above 5% of the real accounts (recall 0)")
+    return bool(ranked.any()), (f"flagged {int(flagged.sum())} accounts but none of the {int(is_sybil.sum())} sybils, "
+                                "and scored none of them above 5% of the real accounts")
+
+
+def check_detector_flags_sybils(component: Any, harness: Harness) -> None:
+    """The detector catches a sybil on at least one of three tiny campaigns.
+
+    (a) A plain timed push on the planted platform (15 sybils among 300 accounts, no camouflage,
+    with follows); (b, c) classic average and random attacks on explicit-rating logs without time
+    (20 profiles each, see ``_rating_pushes``), for detectors built for rating logs. Caught means flagged by its
+    own rule, or ranked above the threshold that flags 5% of the real accounts (recall > 0): a
+    detector whose scores say nothing about sybils on any of them fails.
+    """
+    plain = planted_platform(300, 120, sybil_fraction=0.05, targets=2, fan_groups=1, friend_groups=2, seed=5)
+    d = {"interactions": plain.interactions.copy(), "timestamps": plain.timestamps.copy(), "follows": plain.follows.copy()}
+    ok, why_timed = _recall_or_ranked(component, harness, d, plain.is_sybil)
+    if ok:
+        return
+    why = [f"timed push: {why_timed}"]
+    for name, log, is_sybil in _rating_pushes():
+        ok, reason = _recall_or_ranked(component, harness, {"interactions": log, "timestamps": None, "follows": None}, is_sybil)
+        if ok:
+            return
+        why.append(f"{name}: {reason}")
+    raise AssertionError(f"{component.__name__}: recall 0 on every tiny campaign ({'; '.join(why)})")
