@@ -65,3 +65,17 @@ def test_read_table_names_missing_columns(tmp_path):
     with pytest.raises(DataValidationError, match=r"lacks the columns \['c'\]"):
         read_table(path, columns=["a", "c"])
     assert read_table(path, columns=["a"]).shape == (1, 2)
+
+
+def test_registration_attacker_reads_no_simulator_internals():
+    # the botnet learns through its probe channel; it may know the public form (levels), nothing else
+    import ast
+    import inspect
+
+    import mlsiege.scenarios.registration_attacker as attacker
+
+    tree = ast.parse(inspect.getsource(attacker))
+    from_sim = {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "mlsiege.sim.registration"
+                for a in node.names}
+    assert from_sim <= {"ASN", "COUNTRY", "DEVICE", "EMAIL", "REFERRER"}, from_sim
+    assert "threshold_bisection" in {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for a in node.names}
