@@ -72,3 +72,17 @@ def test_schema_cli_default_levels_match_the_library():
     from mlsiege.schema import infer
 
     assert schema_cmd.DEFAULT_MAX_LEVELS == infer.DEFAULT_MAX_LEVELS
+
+
+def test_registration_attacker_reads_no_simulator_internals():
+    # the botnet learns through its probe channel; it may know the public form (levels), nothing else
+    import ast
+    import inspect
+
+    import mlsiege.scenarios.registration_attacker as attacker
+
+    tree = ast.parse(inspect.getsource(attacker))
+    from_sim = {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "mlsiege.sim.registration"
+                for a in node.names}
+    assert from_sim <= {"ASN", "COUNTRY", "DEVICE", "EMAIL", "REFERRER"}, from_sim
+    assert "threshold_bisection" in {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for a in node.names}

@@ -32,7 +32,7 @@ ATTACKS = RecipeTable(_reco_attacks, {
     "audience-mimicry": "audience_mimicry_tang2020",
     "follow-ring": "follow_ring_ferrara2016",
     "pod": "engagement_pod_weerasinghe2020",
-    "optimized": "optimized_injection_fang2018",
+    "optimized": "white_box_surrogate_injection",
 })
 RECOMMENDERS = ("popularity", "item-knn", "als", "bpr", "social")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mlsiege.cli.console import console, err_console, user_errors
@@ -14,6 +13,8 @@ __all__ = ["demo", "registration_botnet"]
 
 
 def _run(cfg, out: Path, quiet: bool = False) -> dict:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from mlsiege.report.json_report import write_json
     from mlsiege.report.registration import write_registration_html
     from mlsiege.scenarios.registration_botnet import run_registration_botnet
