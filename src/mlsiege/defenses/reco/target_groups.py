@@ -178,7 +178,9 @@ def _agreement(eng: Engagements, members: np.ndarray, item: int, at_value: np.nd
     if not agreed.any():
         return np.zeros(eng.n_users)
     weight = np.where(agreed, np.log(np.maximum(lift, 1.0)), 0.0)
-    a = np.bincount(eng.user[at_value], weights=weight[eng.item[at_value]], minlength=eng.n_users)
+    n_u = np.maximum(np.bincount(eng.user, minlength=eng.n_users), 1).astype(float)
+    # per rating of the profile: a heavy rater meets the agreed items by sheer volume
+    a = np.bincount(eng.user[at_value], weights=weight[eng.item[at_value]], minlength=eng.n_users) / n_u
     sd = float(a[outside].std()) or 1.0
     return (a - float(a[outside].mean())) / sd
 
