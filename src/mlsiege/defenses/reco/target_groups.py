@@ -83,7 +83,11 @@ def profile_evidence(eng: Engagements, features: tuple[tuple[str, ...], ...] = (
 
 
 def _groups(eng: Engagements, min_group: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(item, value, members) of every (item, extreme rating) group: arrays of group ids per engagement."""
+    """Engagements at an extreme rating in groups of at least ``min_group``: ``(rows, group ids, extremes)``.
+
+    A group id is ``item * len(extremes) + k`` for the ``k``-th extreme value (the top of the
+    scale, then the bottom; implicit logs have only one value, so one group per item).
+    """
     values = np.unique(eng.value)
     extremes = [values.max()] if values.size == 1 else [values.max(), values.min()]
     rows = np.zeros(0, np.int64)
