@@ -117,11 +117,18 @@ def detect(
         for name, recipe in recipes.items():
             res = screen_accounts({name: recipe}, data.matrix, timestamps=data.timestamps, follows=follow_matrix, fpr_budget=fpr_budget, seed=seed)[name]
             flagged_any |= res.flagged
+            # target groups name items: report them by the log's own item ids
+            by_item = name == "target-groups"
             for a in np.flatnonzero(res.flagged):
-                rows.append({"account": plain_id(data.user_ids[a]), "detector": name, "score": float(res.scores[a]), "group": res.groups.get(int(a), -1)})
+                g = res.groups.get(int(a), -1)
+                rows.append({"account": plain_id(data.user_ids[a]), "detector": name, "score": float(res.scores[a]),
+                             "group": plain_id(data.item_ids[g]) if by_item and g >= 0 else g})
+            metrics = dict(res.metrics)
+            if by_item:
+                metrics["targets"] = [{**t, "item": plain_id(data.item_ids[t["item"]])} for t in metrics.get("targets", [])]
             summary[name] = {
                 "recipe": res.defense, "flagged": int(res.flagged.sum()), "seconds": res.seconds,
-                "config": dict(res.config), "metrics": dict(res.metrics),
+                "config": dict(res.config), "metrics": metrics,
             }
             if truth is not None:
                 summary[name]["scores_on_labels"] = detection_scores(res.flagged[truth >= 0], truth[truth >= 0] == 1)

@@ -83,7 +83,11 @@ def profile_evidence(eng: Engagements, features: tuple[tuple[str, ...], ...] = (
 
 
 def _groups(eng: Engagements, min_group: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(item, value, members) of every (item, extreme rating) group: arrays of group ids per engagement."""
+    """Engagements at an extreme rating in groups of at least ``min_group``: ``(rows, group ids, extremes)``.
+
+    A group id is ``item * len(extremes) + k`` for the ``k``-th extreme value (the top of the
+    scale, then the bottom; implicit logs have only one value, so one group per item).
+    """
     values = np.unique(eng.value)
     extremes = [values.max()] if values.size == 1 else [values.max(), values.min()]
     rows = np.zeros(0, np.int64)
@@ -178,7 +182,9 @@ def _agreement(eng: Engagements, members: np.ndarray, item: int, at_value: np.nd
     if not agreed.any():
         return np.zeros(eng.n_users)
     weight = np.where(agreed, np.log(np.maximum(lift, 1.0)), 0.0)
-    a = np.bincount(eng.user[at_value], weights=weight[eng.item[at_value]], minlength=eng.n_users)
+    n_u = np.maximum(np.bincount(eng.user, minlength=eng.n_users), 1).astype(float)
+    # per rating of the profile: a heavy rater meets the agreed items by sheer volume
+    a = np.bincount(eng.user[at_value], weights=weight[eng.item[at_value]], minlength=eng.n_users) / n_u
     sd = float(a[outside].std()) or 1.0
     return (a - float(a[outside].mean())) / sd
 
