@@ -57,11 +57,11 @@ def measured(fn):
 
 
 def write_csv(log, path: Path) -> None:
+    import pandas as pd
+
     coo = log.interactions.tocoo()
     times = log.timestamps.tocoo().data  # same stored entries, same order
-    with open(path, "w") as fh:
-        fh.write("user,item,rating,timestamp\n")
-        np.savetxt(fh, np.column_stack([coo.row, coo.col, np.ones(coo.nnz), times]), fmt=["%d", "%d", "%d", "%.0f"], delimiter=",")
+    pd.DataFrame({"user": coo.row, "item": coo.col, "rating": np.ones(coo.nnz, np.int8), "timestamp": times.astype(np.int64)}).to_csv(path, index=False)
 
 
 def one(n: int, seed: int, cli: bool, reference: bool) -> list[dict]:
@@ -85,16 +85,25 @@ def one(n: int, seed: int, cli: bool, reference: bool) -> list[dict]:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "log.csv"
             write_csv(log, path)
-            before = peak_rss_mb(resource.RUSAGE_CHILDREN)
+            # the CLI reports its own peak (VmHWM: the high-water mark of its own address space; the
+            # children's ru_maxrss would also count this process's image, copied at fork)
+            entry = ("import atexit, sys\n"
+                     "def hwm():\n"
+                     "    with open('/proc/self/status') as fh:\n"
+                     "        kb = [l.split()[1] for l in fh if l.startswith('VmHWM:')]\n"
+                     "    print('VmHWM_KB', kb[0] if kb else -1, file=sys.stderr)\n"
+                     "atexit.register(hwm)\n"
+                     "from mlsiege.cli.main import main\n"
+                     "main()\n")
             t = time.perf_counter()
-            entry = "from mlsiege.cli.main import main; main()"
             done = subprocess.run([sys.executable, "-c", entry, "reco", "detect", "--interactions", str(path), "--format", "csv",
                                    "--detector", "coordination", "--out", str(Path(tmp) / "out")], capture_output=True, text=True, timeout=1800)
             sec = time.perf_counter() - t
+            hwm = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("VmHWM_KB")]
+            errors = [line for line in done.stderr.splitlines() if not line.startswith("VmHWM_KB")]
             rows.append({**base, "step": "cli_reco_detect_coordination", "seconds": round(sec, 2), "exit": done.returncode,
-                         "child_peak_rss_mb": round(max(peak_rss_mb(resource.RUSAGE_CHILDREN), before)),
-                         **({"stderr": done.stderr.strip().splitlines()[-1][:200]} if done.returncode else {})})
-    # the sharded path after the CLI: its pool's forked workers would count in the children's peak
+                         "cli_peak_rss_mb": round(int(hwm[0]) / 1024) if hwm and int(hwm[0]) > 0 else None,
+                         **({"stderr": errors[-1][:200]} if done.returncode and errors else {})})
     _, sec, peak = measured(lambda: account_statistics(R, T, shards=1, executor="inline"))
     rows.append({**base, "step": "per_account_statistics_no_sync_one_shard", "seconds": round(sec, 2), "traced_peak_mb": round(peak)})
     _, sec, _ = measured(lambda: account_statistics(R, T, shards=8, executor="local", workers=2))
