@@ -67,7 +67,7 @@ def scores(flagged: np.ndarray, p) -> dict:
     kinds = np.asarray(p.group_kind + ("none",))[p.benign_group]  # -1 indexes "none"
     prec, rec = s["precision"], s["recall"]
     return {
-        **s, "f1": round(2 * prec * rec / (prec + rec), 4) if p.is_sybil.any() and prec + rec > 0 else None,
+        **s, "f1": (round(2 * prec * rec / (prec + rec), 4) if prec + rec > 0 else 0.0) if p.is_sybil.any() else None,
         "fans_flagged": int((flagged & (kinds == "fans")).sum()), "friends_flagged": int((flagged & (kinds == "friends")).sum()),
     }
 
@@ -123,7 +123,7 @@ def summarize(rows: list[dict]) -> list[dict]:
         out.append({
             "kind": "summary", "variant": variant, "detector": det, "cases": len(rs),
             "precision": round(float(np.mean([r["precision"] for r in rs])), 3), "recall": round(float(np.mean([r["recall"] for r in rs])), 3),
-            "f1": None if rs[0]["f1"] is None else round(float(np.mean([r["f1"] for r in rs])), 3),
+            "f1": None if any(r["f1"] is None for r in rs) else round(float(np.mean([r["f1"] for r in rs])), 3),
             "false_positives": int(sum(r["false_positives"] for r in rs)), "fans_flagged": int(sum(r["fans_flagged"] for r in rs)),
             "friends_flagged": int(sum(r["friends_flagged"] for r in rs)), "max_fpr": max(r["fpr"] for r in rs),
         })
@@ -142,6 +142,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-reference", action="store_true", help="skip the reference FRAUDAR package")
     ap.add_argument("--no-mitigation", action="store_true")
+    ap.add_argument("--no-detection", action="store_true", help="only the mitigation rows")
     args = ap.parse_args()
     seeds = [args.seed + 1] if args.quick else [args.seed + s for s in (1, 2, 3)]
     targets = [3] if args.quick else [1, 3, 10]
@@ -158,12 +159,13 @@ def main() -> None:
         for name, kw in (("control", {}), ("control_newfans", {"fan_newcomers": 0.4})):
             p = planted_platform(args.users, args.items, seed=seed, **kw)
             base = {"kind": "detection", "variant": name, "targets": 0, "seed": seed, "sybils": 0}
-            emit(detection_rows(p, base, reference=not args.no_reference and seed == seeds[0]))
+            if not args.no_detection:
+                emit(detection_rows(p, base, reference=not args.no_reference and seed == seeds[0]))
         for variant, kw in variants(args.aged_days, args.drip_days, args.stagger_days).items():
             for n_t in targets:
                 p = planted_platform(args.users, args.items, sybil_fraction=args.sybil_fraction, targets=n_t, seed=seed, **kw)
                 base = {"kind": "detection", "variant": variant, "targets": n_t, "seed": seed, "sybils": int(p.is_sybil.sum())}
-                found = detection_rows(p, base, reference=not args.no_reference and seed == seeds[0])
+                found = [] if args.no_detection else detection_rows(p, base, reference=not args.no_reference and seed == seeds[0])
                 emit(found)
                 log(f"{variant} t{n_t} s{seed}: " + ", ".join(f"{r['detector'][:12]} P{r.get('precision')} R{r.get('recall')}" for r in found))
                 if not args.no_mitigation and n_t == 3:

@@ -14,7 +14,7 @@ onboarding bursts, releases with recency, fan communities), then
 * the anchor, in the same run at the small sizes: the reference FRAUDAR package (rgmining-fraudar,
   densest block, from its own venv as in ``reco_detection.py``) on the same graph.
 
-Per row: engagements, accounts, seconds, peak traced memory of the detection step (tracemalloc,
+Per row: engagements, accounts, wall and CPU seconds, peak traced memory of the detection step (tracemalloc,
 numpy's buffers included) and the process's peak resident memory (``resource``), real accounts
 flagged on the campaign-free log, and for the planted aged + drip campaign (0.5% sybils, 3
 targets) its precision and recall. One JSON object per line.
@@ -45,23 +45,37 @@ def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0  # Linux reports KiB
 
 
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+LAST_CPU: list[float] = [0.0]  # CPU seconds of the last measured() step
+
+
 def measured(fn):
-    """``(result, seconds, traced peak MB)`` of ``fn()``."""
+    """``(result, wall seconds, traced peak MB)`` of ``fn()``; its CPU seconds land in ``LAST_CPU``.
+
+    On a shared machine the wall time grows with the load; the CPU time of a single-threaded
+    step hardly does, so both are reported.
+    """
     tracemalloc.start()
+    c = cpu_seconds()
     t = time.perf_counter()
     out = fn()
     sec = time.perf_counter() - t
+    LAST_CPU[0] = cpu_seconds() - c
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return out, sec, peak
 
 
 def write_csv(log, path: Path) -> None:
+    import pandas as pd
+
     coo = log.interactions.tocoo()
     times = log.timestamps.tocoo().data  # same stored entries, same order
-    with open(path, "w") as fh:
-        fh.write("user,item,rating,timestamp\n")
-        np.savetxt(fh, np.column_stack([coo.row, coo.col, np.ones(coo.nnz), times]), fmt=["%d", "%d", "%d", "%.0f"], delimiter=",")
+    pd.DataFrame({"user": coo.row, "item": coo.col, "rating": np.ones(coo.nnz, np.int8), "timestamp": times.astype(np.int64)}).to_csv(path, index=False)
 
 
 def one(n: int, seed: int, cli: bool, reference: bool) -> list[dict]:
@@ -77,26 +91,35 @@ def one(n: int, seed: int, cli: bool, reference: bool) -> list[dict]:
     rows = []
     R, T = log.interactions, log.timestamps
     res, sec, peak = measured(lambda: coordination_scorer(R, timestamps=T))
-    rows.append({**base, "step": "coordination_scorer", "seconds": round(sec, 2), "traced_peak_mb": round(peak), "flagged_real": int(res.flagged.sum()),
+    rows.append({**base, "step": "coordination_scorer", "seconds": round(sec, 2), "cpu_seconds": round(LAST_CPU[0], 2), "traced_peak_mb": round(peak), "flagged_real": int(res.flagged.sum()),
                  "fans_flagged": int((res.flagged & (log.fan_group >= 0)).sum())})
     res, sec, peak = measured(lambda: profile_scorer_chirita2005(R, timestamps=T))
-    rows.append({**base, "step": "per_account_statistics", "seconds": round(sec, 2), "traced_peak_mb": round(peak)})
+    rows.append({**base, "step": "per_account_statistics", "seconds": round(sec, 2), "cpu_seconds": round(LAST_CPU[0], 2), "traced_peak_mb": round(peak)})
     if cli:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "log.csv"
             write_csv(log, path)
-            before = peak_rss_mb(resource.RUSAGE_CHILDREN)
-            t = time.perf_counter()
-            entry = "from mlsiege.cli.main import main; main()"
+            # the CLI reports its own peak (VmHWM: the high-water mark of its own address space; the
+            # children's ru_maxrss would also count this process's image, copied at fork)
+            entry = ("import atexit, sys\n"
+                     "def hwm():\n"
+                     "    with open('/proc/self/status') as fh:\n"
+                     "        kb = [l.split()[1] for l in fh if l.startswith('VmHWM:')]\n"
+                     "    print('VmHWM_KB', kb[0] if kb else -1, file=sys.stderr)\n"
+                     "atexit.register(hwm)\n"
+                     "from mlsiege.cli.main import main\n"
+                     "main()\n")
+            t, c = time.perf_counter(), cpu_seconds(resource.RUSAGE_CHILDREN)
             done = subprocess.run([sys.executable, "-c", entry, "reco", "detect", "--interactions", str(path), "--format", "csv",
                                    "--detector", "coordination", "--out", str(Path(tmp) / "out")], capture_output=True, text=True, timeout=1800)
-            sec = time.perf_counter() - t
-            rows.append({**base, "step": "cli_reco_detect_coordination", "seconds": round(sec, 2), "exit": done.returncode,
-                         "child_peak_rss_mb": round(max(peak_rss_mb(resource.RUSAGE_CHILDREN), before)),
-                         **({"stderr": done.stderr.strip().splitlines()[-1][:200]} if done.returncode else {})})
-    # the sharded path after the CLI: its pool's forked workers would count in the children's peak
+            sec, cpu = time.perf_counter() - t, cpu_seconds(resource.RUSAGE_CHILDREN) - c
+            hwm = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("VmHWM_KB")]
+            errors = [line for line in done.stderr.splitlines() if not line.startswith("VmHWM_KB")]
+            rows.append({**base, "step": "cli_reco_detect_coordination", "seconds": round(sec, 2), "cpu_seconds": round(cpu, 2), "exit": done.returncode,
+                         "cli_peak_rss_mb": round(int(hwm[0]) / 1024) if hwm and int(hwm[0]) > 0 else None,
+                         **({"stderr": errors[-1][:200]} if done.returncode and errors else {})})
     _, sec, peak = measured(lambda: account_statistics(R, T, shards=1, executor="inline"))
-    rows.append({**base, "step": "per_account_statistics_no_sync_one_shard", "seconds": round(sec, 2), "traced_peak_mb": round(peak)})
+    rows.append({**base, "step": "per_account_statistics_no_sync_one_shard", "seconds": round(sec, 2), "cpu_seconds": round(LAST_CPU[0], 2), "traced_peak_mb": round(peak)})
     _, sec, _ = measured(lambda: account_statistics(R, T, shards=8, executor="local", workers=2))
     rows.append({**base, "step": "per_account_statistics_no_sync_8_shards_local2", "seconds": round(sec, 2), "shards": 8})
     if reference:
@@ -112,7 +135,7 @@ def one(n: int, seed: int, cli: bool, reference: bool) -> list[dict]:
     camp = synthetic_log(n // 20, n, sybil_fraction=0.005, targets=3, aged_days=90, drip_days=21, seed=seed + 1)
     res, sec, _ = measured(lambda: coordination_scorer(camp.interactions, timestamps=camp.timestamps))
     s = detection_scores(res.flagged, camp.is_sybil)
-    rows.append({**base, "step": "coordination_aged_drip_campaign", "seconds": round(sec, 2), "sybils": int(camp.is_sybil.sum()),
+    rows.append({**base, "step": "coordination_aged_drip_campaign", "seconds": round(sec, 2), "cpu_seconds": round(LAST_CPU[0], 2), "sybils": int(camp.is_sybil.sum()),
                  "precision": s["precision"], "recall": s["recall"], "flagged_real": s["false_positives"]})
     for r in rows:
         r["process_peak_rss_mb"] = round(peak_rss_mb())

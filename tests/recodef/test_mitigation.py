@@ -52,3 +52,14 @@ def test_holdout_takes_each_real_accounts_latest(platform):
     u = int(np.flatnonzero(np.diff(held.indptr) > 0)[0])
     assert platform.timestamps[u, held[u].indices[0]] == platform.timestamps[u].data.max()
     assert held[platform.is_sybil].nnz == 0
+
+
+def test_weighted_mitigation_for_a_binarizing_recommender_drops_low_weight_engagements(platform):
+    # ratings are 1-5: a weight is judged relative to the engagement's own value, not its raw product
+    from mlsiege.defenses.reco.mitigation import _binarize_weights
+
+    R = platform.interactions.tocsr()
+    W = R.copy()
+    W.data = W.data * np.where(np.arange(W.nnz) % 2 == 0, 0.2, 1.0)
+    kept = _binarize_weights(W, R)
+    assert kept.nnz == (np.arange(R.nnz) % 2 == 1).sum()

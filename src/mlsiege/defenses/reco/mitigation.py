@@ -154,11 +154,14 @@ def _factory(recommender: str | Callable[[], Any], history: sp.csr_matrix, seed:
     return (lambda: make_recommender(recommender, seed=seed)), False
 
 
-def _binarize_weights(M: sp.csr_matrix) -> sp.csr_matrix:
-    M = sp.csr_matrix(M, copy=True)
-    M.data = np.where(M.data >= MIN_WEIGHT, 1.0, 0.0)
-    M.eliminate_zeros()
-    return M
+def _binarize_weights(M: sp.csr_matrix, original: sp.csr_matrix) -> sp.csr_matrix:
+    """Keep the engagements whose weight (``M`` relative to ``original``) is at least one half."""
+    inverse = sp.csr_matrix(original, dtype=float, copy=True)
+    inverse.data = 1.0 / np.where(inverse.data != 0, inverse.data, np.inf)
+    kept = sp.csr_matrix(sp.csr_matrix(M, dtype=float).multiply(inverse))
+    kept.data = np.where(kept.data >= MIN_WEIGHT - 1e-12, 1.0, 0.0)
+    kept.eliminate_zeros()
+    return kept
 
 
 def measure_mitigation(
@@ -234,7 +237,7 @@ def measure_mitigation(
     make, weighted = _factory(recommender, train, seed)
 
     def outcome(M: sp.csr_matrix) -> tuple[float, float]:
-        model = make().fit(M if weighted else _binarize_weights(M), follows)
+        model = make().fit(M if weighted else _binarize_weights(M, train), follows)
         exposure = 0.0
         if targets.size and aud.size:
             exposure = hit_ratio_at_k(np.asarray(model.recommend(aud, k)), targets, train, aud, k=k)
