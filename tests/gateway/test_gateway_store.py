@@ -164,3 +164,34 @@ def test_cli_says_one_line_for_an_unreachable_database_and_a_bad_policy(tmp_path
                             "--audit", f"sqlite:///{tmp_path / 'a.db'}"])
     assert r.exit_code == 2 and "max_rows must be an integer, got 'many'" in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_detection_across_processes_sees_one_stream(audit_url):
+    import time
+
+    import httpx
+    from gateway_helpers import ServerThread, row, tiny_model, tiny_schema
+
+    from mlsiege.gateway import create_app
+    from mlsiege.targets import from_estimator
+
+    model, _ = tiny_model()
+    schema = tiny_schema()
+    apps = [create_app(from_estimator(model, schema=schema), schema, audit=audit_url) for _ in range(2)]
+    key, rec = apps[0].state.gateway.keys.create("walker")
+    with ServerThread(apps[0]) as s0, ServerThread(apps[1]) as s1, httpx.Client(timeout=20) as c:
+        last = 0
+        for i in range(8):  # a boundary walk whose rows alternate between the two processes
+            url = (s0, s1)[i % 2].url
+            r = c.post(url + "/v1/predict", json={"rows": [row(0.3 + 1e-5 * i, 0.4)]}, headers={"X-API-Key": key})
+            assert r.status_code == 200
+            last = int(r.headers["X-Audit-Id"])
+        end = time.time() + 20
+        while time.time() < end and min(a.state.gateway.followed for a in apps) < last:
+            time.sleep(0.05)
+        seen = [a.state.gateway.engine.monitor.seen for a in apps]
+        alerts = c.get(s0.url + "/v1/alerts", headers={"X-API-Key": apps[0].state.gateway.keys.create(
+            "ops", ["admin"])[0]}).json()["alerts"]
+    assert seen == [8, 8]  # each process's detectors saw every row, its own and the other's
+    mine = [a for a in alerts if a["key_id"] == rec.key_id]
+    assert mine and len({(a["detector"]) for a in mine}) == len(mine)  # one alert per detector, not one per process

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import queue
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -47,7 +48,7 @@ class AuditLog:
         self.url = url
         self.db = open_database(url)
         self.max_batch = max_batch
-        self.origin = origin or f"{os.uname().nodename}:{os.getpid()}"
+        self.origin = origin or f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.batches = 0
         self.written = 0
