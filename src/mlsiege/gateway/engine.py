@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import deque
@@ -166,9 +167,10 @@ class Engine:
         """Answer ``jobs`` as one batch and hand the outcomes to ``on_batch``."""
         try:
             outcomes = self._process(jobs)
-        except Exception:  # the model itself failed: a server fault, logged, said plainly
-            log.exception("the model failed on a batch of %d requests", len(jobs))
-            outcomes = [Outcome(503, {"detail": "the model failed to answer"}) for _ in jobs]
+        except Exception:  # the model itself failed: a server fault, logged under an id, said plainly
+            error_id = secrets.token_hex(8)
+            log.exception("error %s: the model failed on a batch of %d requests", error_id, len(jobs))
+            outcomes = [Outcome(503, {"detail": "the model failed to answer", "error_id": error_id}) for _ in jobs]
         self.batches += 1
         try:
             self.on_batch(jobs, outcomes)
