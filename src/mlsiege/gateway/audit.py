@@ -43,7 +43,7 @@ class AuditLog:
     dicts with the columns of the ``audit`` table (``id`` is assigned here).
     """
 
-    def __init__(self, url: str, *, max_batch: int = 512, checkpoint_s: float = 1.0,
+    def __init__(self, url: str, *, max_batch: int = 512, checkpoint_s: float = 5.0,
                  origin: str | None = None) -> None:
         self.url = url
         self.db = open_database(url)
