@@ -263,3 +263,18 @@ def test_blocks_and_detector_state_survive_a_restart(tmp_path):
             assert c.post("/v1/predict", json={"rows": [row(0.9, 0.1)]}, headers={"X-API-Key": bot}).status_code == 200
     finally:
         again.state.gateway.close()
+
+
+def test_a_failing_model_answers_503_with_an_error_id(tmp_path):
+    from mlsiege.targets import from_callable
+
+    def broken(X):
+        raise ValueError(f"cannot score row {X[0].tolist()}")
+
+    schema = tiny_schema()
+    app = create_app(from_callable(broken), schema, audit=f"sqlite:///{tmp_path / 'a.db'}")
+    key, _ = app.state.gateway.keys.create("k")
+    with ServerThread(app) as server, httpx.Client(base_url=server.url) as c:
+        r = c.post("/v1/predict", json={"rows": [row(0.777, 0.1)]}, headers={"X-API-Key": key})
+    assert r.status_code == 503 and set(r.json()) == {"detail", "error_id"}
+    assert "0.777" not in r.text and "ValueError" not in r.text

@@ -119,3 +119,79 @@ def test_an_unreachable_postgres_is_one_line():
     text = str(err.value)
     assert "\n" not in text and "hunter2" not in text and "127.0.0.1" in text
     assert safe_url("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
+
+
+def test_a_failing_audit_write_answers_503_with_an_error_id_and_no_sql(audit_url, caplog):
+    import httpx
+    from gateway_helpers import ServerThread, row, tiny_model, tiny_schema
+
+    from mlsiege.gateway import create_app
+    from mlsiege.targets import from_estimator
+
+    model, _ = tiny_model()
+    schema = tiny_schema()
+    app = create_app(from_estimator(model, schema=schema), schema, audit=audit_url)
+    key, _ = app.state.gateway.keys.create("tenant-a")
+    with ServerThread(app) as server, httpx.Client(base_url=server.url) as c:
+        assert c.post("/v1/predict", json={"rows": [row()]}, headers={"X-API-Key": key}).status_code == 200
+        breaker = open_database(audit_url)
+        breaker.execute("DROP TABLE audit")  # every later write fails inside the database
+        breaker.close()
+        r = c.post("/v1/predict", json={"rows": [row(0.123456, 0.4)]}, headers={"X-API-Key": key})
+    assert r.status_code == 503
+    body = r.json()
+    assert set(body) == {"detail", "error_id"} and len(body["error_id"]) == 16
+    assert body["detail"] == "the audit log is unavailable; the request was not served"
+    for leak in ("INSERT", "no such table", "does not exist", "0.123456", "tenant", key[:12]):
+        assert leak not in r.text
+    assert body["error_id"] in caplog.text  # the details are in the server log, under that id
+
+
+def test_cli_says_one_line_for_an_unreachable_database_and_a_bad_policy(tmp_path):
+    from gateway_helpers import save_model
+    from typer.testing import CliRunner
+
+    from mlsiege.cli.main import app
+
+    model, schema = save_model(tmp_path)
+    runner = CliRunner()
+    pytest.importorskip("psycopg")
+    r = runner.invoke(app, ["serve", "--target", model, "--schema", schema,
+                            "--audit", "postgresql://u:pw@127.0.0.1:1/x?connect_timeout=2"])
+    assert r.exit_code == 2 and "cannot reach the audit database" in r.output and "Traceback" not in r.output
+    (tmp_path / "p.yaml").write_text("limits: {max_rows: many}\n")
+    r = runner.invoke(app, ["serve", "--target", model, "--schema", schema, "--policy", str(tmp_path / "p.yaml"),
+                            "--audit", f"sqlite:///{tmp_path / 'a.db'}"])
+    assert r.exit_code == 2 and "max_rows must be an integer, got 'many'" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+
+
+def test_detection_across_processes_sees_one_stream(audit_url):
+    import time
+
+    import httpx
+    from gateway_helpers import ServerThread, row, tiny_model, tiny_schema
+
+    from mlsiege.gateway import create_app
+    from mlsiege.targets import from_estimator
+
+    model, _ = tiny_model()
+    schema = tiny_schema()
+    apps = [create_app(from_estimator(model, schema=schema), schema, audit=audit_url) for _ in range(2)]
+    key, rec = apps[0].state.gateway.keys.create("walker")
+    with ServerThread(apps[0]) as s0, ServerThread(apps[1]) as s1, httpx.Client(timeout=20) as c:
+        last = 0
+        for i in range(8):  # a boundary walk whose rows alternate between the two processes
+            url = (s0, s1)[i % 2].url
+            r = c.post(url + "/v1/predict", json={"rows": [row(0.3 + 1e-5 * i, 0.4)]}, headers={"X-API-Key": key})
+            assert r.status_code == 200
+            last = int(r.headers["X-Audit-Id"])
+        end = time.time() + 20
+        while time.time() < end and min(a.state.gateway.followed for a in apps) < last:
+            time.sleep(0.05)
+        seen = [a.state.gateway.engine.monitor.seen for a in apps]
+        alerts = c.get(s0.url + "/v1/alerts", headers={"X-API-Key": apps[0].state.gateway.keys.create(
+            "ops", ["admin"])[0]}).json()["alerts"]
+    assert seen == [8, 8]  # each process's detectors saw every row, its own and the other's
+    mine = [a for a in alerts if a["key_id"] == rec.key_id]
+    assert mine and len({(a["detector"]) for a in mine}) == len(mine)  # one alert per detector, not one per process

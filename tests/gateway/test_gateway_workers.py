@@ -131,28 +131,24 @@ def _check_audited(audit_url: str, stream: Stream) -> None:
     assert all(stored[a]["status"] == 200 and stored[a]["response"] for a in stream.acked)
 
 
-def test_kill_9_of_one_of_two_workers_loses_nothing_acknowledged(two_workers):
-    proc, url, key, audit_url = two_workers
-    with Stream(url, key) as stream:
-        stream.wait_acks(40)
-        victim = min(_workers(proc.pid))
-        os.kill(victim, signal.SIGKILL)  # mid-stream: requests are in flight on it
-        stream.wait_acks(40)  # the other worker (and the replacement) keep answering
-    _check_audited(audit_url, stream)
-    assert len({*(stream.acked)}) >= 80
-
-
-def test_rolling_restart_keeps_serving(two_workers):
+def test_kill_9_of_a_worker_and_a_rolling_restart_lose_nothing_acknowledged(two_workers):
     proc, url, key, audit_url = two_workers
     with Stream(url, key) as stream:
         stream.wait_acks(30)
-        before = _workers(proc.pid)
-        os.kill(proc.pid, signal.SIGHUP)  # uvicorn: replace the workers one at a time
+        victim = min(_workers(proc.pid))
+        os.kill(victim, signal.SIGKILL)  # mid-stream: requests are in flight on it
+        stream.wait_acks(30)  # the other worker (and the replacement) keep answering
         end = time.time() + 120
+        while time.time() < end and len(_workers(proc.pid)) < 2:
+            time.sleep(0.1)
+        before = _workers(proc.pid)
+        assert victim not in before and len(before) == 2, "the killed worker was not replaced"
+        at_hup = len(stream.acked)
+        os.kill(proc.pid, signal.SIGHUP)  # uvicorn: replace the workers one at a time
         while time.time() < end and (_workers(proc.pid) & before or len(_workers(proc.pid)) < 2):
             time.sleep(0.1)
         assert not _workers(proc.pid) & before, "the workers were not replaced"
-        served_during = len(stream.acked)
+        during = len(stream.acked) - at_hup
         stream.wait_acks(30)
     _check_audited(audit_url, stream)
-    assert served_during > 30  # answers kept coming while the workers were replaced
+    assert during > 0  # answers kept coming while the workers were replaced

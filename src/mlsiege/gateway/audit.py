@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import queue
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -42,12 +43,12 @@ class AuditLog:
     dicts with the columns of the ``audit`` table (``id`` is assigned here).
     """
 
-    def __init__(self, url: str, *, max_batch: int = 512, checkpoint_s: float = 1.0,
+    def __init__(self, url: str, *, max_batch: int = 512, checkpoint_s: float = 5.0,
                  origin: str | None = None) -> None:
         self.url = url
         self.db = open_database(url)
         self.max_batch = max_batch
-        self.origin = origin or f"{os.uname().nodename}:{os.getpid()}"
+        self.origin = origin or f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.batches = 0
         self.written = 0

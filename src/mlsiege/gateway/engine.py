@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import deque
@@ -79,6 +80,7 @@ class Engine:
         self.on_alert, self.on_batch = on_alert, on_batch
         self.max_batch = max_batch
         self.detect_chunk = 64
+        self.alert_dedupe_s = 60.0
         self.shared = shared
         self._local_blocks: set[str] = set()
         self.degraded: set[str] = set()
@@ -165,9 +167,10 @@ class Engine:
         """Answer ``jobs`` as one batch and hand the outcomes to ``on_batch``."""
         try:
             outcomes = self._process(jobs)
-        except Exception:  # the model itself failed: a server fault, logged, said plainly
-            log.exception("the model failed on a batch of %d requests", len(jobs))
-            outcomes = [Outcome(503, {"detail": "the model failed to answer"}) for _ in jobs]
+        except Exception:  # the model itself failed: a server fault, logged under an id, said plainly
+            error_id = secrets.token_hex(8)
+            log.exception("error %s: the model failed on a batch of %d requests", error_id, len(jobs))
+            outcomes = [Outcome(503, {"detail": "the model failed to answer", "error_id": error_id}) for _ in jobs]
         self.batches += 1
         try:
             self.on_batch(jobs, outcomes)
@@ -278,7 +281,7 @@ class Engine:
             self.block(alert.key, reason=f"{alert.detector}: {alert.detail}")
         elif action == "degrade":
             self.degraded.add(alert.key)
-        if self.on_alert is not None and not (peer and self._alerted_elsewhere(alert)):
+        if self.on_alert is not None and not self._alerted_elsewhere(alert):
             self.on_alert(alert, action)
 
     def block(self, key_id: str, *, reason: str = "") -> None:
@@ -291,12 +294,16 @@ class Engine:
                 log.exception("could not store the block of key %s", key_id)
 
     def _alerted_elsewhere(self, alert: Alert) -> bool:
-        """An alert raised on another process's rows: that process most likely wrote it already."""
+        """Whether another process wrote the same alert (key and detector) in the last ``alert_dedupe_s``.
+
+        Every process sees every row, so each may raise the alert a key deserves; one is kept.
+        """
         if self.shared is None:
             return False
         try:
-            return bool(self.shared.db.query("SELECT 1 AS x FROM alerts WHERE key_id = :k AND detector = :d",
-                                              {"k": alert.key, "d": alert.detector}))
+            return bool(self.shared.db.query(
+                "SELECT 1 AS x FROM alerts WHERE key_id = :k AND detector = :d AND ts > :t",
+                {"k": alert.key, "d": alert.detector, "t": time.time() - self.alert_dedupe_s}))
         except MlsiegeError:
             return False
 
