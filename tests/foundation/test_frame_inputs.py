@@ -116,3 +116,28 @@ def test_small_batches_run_on_one_thread():
     assert all(n == 1 for n in seen[-1])
     threads.call(Spy().predict, np.zeros((10, 1)))  # large batches keep the model's threads
     assert len(seen) == 2
+
+
+def test_cli_commands_send_frames_to_a_dataframe_pipeline(table, tmp_path):
+    from typer.testing import CliRunner
+
+    from mlsiege.cli.main import app
+
+    frame, y, schema = table
+    joblib.dump(_pipeline(frame, y), tmp_path / "m.joblib")
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    frame.assign(y=y).head(3).to_csv(tmp_path / "attack.csv", index=False)
+    schema.to_yaml(tmp_path / "s.yaml")
+    common = ["--target", str(tmp_path / "m.joblib"), "--schema", str(tmp_path / "s.yaml")]
+    runs = {
+        "probe": ["target", "probe", *common, "--data", str(tmp_path / "rows.csv"), "--rows", "2"],
+        "evasion": ["attack", "evasion", *common, "--data", str(tmp_path / "attack.csv"), "--label", "y",
+                    "--budget", "20", "--kind", "probe", "--out", str(tmp_path / "ev")],
+    }
+    for name, args in runs.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, (name, result.output)
+        shown = result.output + "".join(str(w.message) for w in caught)
+        assert "feature names" not in shown, name

@@ -22,10 +22,11 @@ KINDS = {
 }
 
 
-def _load(spec: str, schema, threshold: float | None):
+def _load(spec: str, schema, threshold: float | None, decode: bool = False):
     from mlsiege.targets import ThresholdOracle, load_target
 
-    raw = load_target(spec, schema=schema)
+    # a model fitted on a DataFrame gets named, decoded columns; --decode forces it for one that does not say so
+    raw = load_target(spec, schema=schema, decode=True if decode else None)
     if hasattr(raw, "predict"):
         if threshold is not None:
             raise ConfigError("--threshold applies to an anomaly scorer, but the target is a classifier")
@@ -85,6 +86,7 @@ def extract(
     threshold: float | None = typer.Option(None, "--threshold", help="Accept/reject threshold of an anomaly scorer (1 = rejected)."),
     reject: int = typer.Option(1, "--reject", help="The answer that means rejected (for the rule list)."),
     holdout: float = typer.Option(0.3, "--holdout", min=0.05, max=0.9, help="Share of --data kept aside to measure fidelity."),
+    decode: bool = typer.Option(False, "--decode", help="Decode rows to named columns/levels even when the model does not record its column names."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Extract TARGET within BUDGET queries; write the surrogate, its fidelity curve and the rules it learned.
@@ -106,7 +108,7 @@ def extract(
         if kind not in KINDS:
             raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
         schema = read_schema(schema_path)
-        raw = _load(target, schema, threshold)
+        raw = _load(target, schema, threshold, decode)
         pool, eval_X, eval_what, eval_rows = _pool_and_eval(schema, data, holdout, seed)
         eval_y = np.asarray(raw.predict(eval_X))
         api = Budgeted(raw, budget)
