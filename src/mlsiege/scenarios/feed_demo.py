@@ -45,9 +45,9 @@ ATLAS_STEPS: tuple[dict[str, Any], ...] = (
     {"step": "rent or buy accounts", "techniques": ("AML.T0021", "AML.T0008"), "mitigations": ("cohort-caps", "caps-and-reciprocity")},
     {"step": "follow the audience (follow-back bait)", "techniques": ("AML.T0021",), "mitigations": ("trust-weighted", "caps-and-reciprocity")},
     {"step": "engage with the targets through the platform's own function", "techniques": ("AML.T0043", "AML.T0020"),
-     "mitigations": ("detect-retrain", "cohort-caps", "trust-weighted", "caps-and-reciprocity")},
+     "mitigations": ("detect-retrain", "ensemble-retrain", "cohort-caps", "trust-weighted", "caps-and-reciprocity")},
     {"step": "the recommender retrains on the engagement (feedback loop)", "techniques": ("AML.T0020", "AML.T0031"),
-     "mitigations": ("detect-retrain", "trust-weighted", "cohort-caps", "caps-and-reciprocity")},
+     "mitigations": ("detect-retrain", "ensemble-retrain", "trust-weighted", "cohort-caps", "caps-and-reciprocity")},
     {"step": "real users engage and carry the targets to their followers", "techniques": ("AML.T0031", "AML.T0048"),
      "mitigations": ()},
 )
@@ -78,7 +78,7 @@ class FeedDemoConfig:
     n_targets: int = 3
     audience_quantile: float = 0.8
     variants: tuple[str, ...] = ("pod", "aged", "mimicry")
-    mitigations: tuple[str, ...] = ("detect-retrain", "trust-weighted", "cohort-caps", "caps-and-reciprocity")
+    mitigations: tuple[str, ...] = ("detect-retrain", "ensemble-retrain", "trust-weighted", "cohort-caps", "caps-and-reciprocity")
     fpr_budget: float = 0.005
     seed: int = 0
     workers: int = 2
