@@ -215,6 +215,10 @@ def _notes(payload: Mapping[str, Any]) -> str:
         f"{payload['holds_bar']['exposure_reduction']:.0%} at no more than {payload['holds_bar']['utility_loss']:.0%} "
         "utility loss. Mitigations run from the first day, before every retrain.",
     ]
+    if "aged-ring" not in [v["key"] for v in payload["attacker_variants"]]:
+        lines.append("These attackers are not the worst case: aged accounts that do not form a pod (variant aged-ring: "
+                     "mlsiege demo feed --variants pod,aged,mimicry,aged-ring) escaped every mitigation here in our "
+                     "runs (docs/feed-scenario.md).")
     lines.append("Real users acted on: accounts with at least one like counted at less than half weight (or removed) "
                  "at the last retrain.")
     return "\n\n".join(lines)
