@@ -38,7 +38,7 @@ def main() -> None:
         for victim in ("biased-mf", "item-knn"):
             for name, recipe in (("random", random_attack_lam2004), ("average", average_attack_lam2004)):
                 t = time.perf_counter()
-                out = evaluate_static_attack(recipe, lambda v=victim: make_recommender(v, seed=seed), R, sybil_fraction=0.03,
+                out = evaluate_static_attack(recipe, lambda v=victim, s=seed: make_recommender(v, seed=s), R, sybil_fraction=0.03,
                                              n_targets=5, seed=seed)
                 print(json.dumps({"seed": seed, "victim": victim, "attack": name, "hr10_clean": round(out["hr_at_10_clean"], 4),
                                   "hr10_attacked": round(out["hr_at_10_attacked"], 4), "seconds": round(time.perf_counter() - t, 1)}),
