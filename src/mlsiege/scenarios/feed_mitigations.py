@@ -81,8 +81,8 @@ MITIGATIONS: dict[str, FeedMitigation] = {
         "a reciprocal-follow cluster liking the same post counts about once",
         ("AML.M0007",),
         note="structural (account age and follow-graph position, no detector); the discount holds against pods "
-             "because a pod is a reciprocity group (Weerasinghe et al. 2020), and a crowd of bought accounts that "
-             "do not follow each other would pass it: the cohort caps then carry the load only if the accounts are fresh"),
+             "because a pod is a reciprocity group (Weerasinghe et al. 2020); bought aged accounts that do not follow "
+             "each other (variant aged-ring) got through it in our runs, and the cohort caps stop a crowd only if it is fresh"),
 }
 
 
