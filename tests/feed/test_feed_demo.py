@@ -111,3 +111,8 @@ def test_index_page_links_both_reports(tmp_path, payload):
     assert 'href="registration/report.html"' in page and 'href="feed/report.html"' in page
     assert "low: attacker success 90.0%" in page
     assert f"-&gt; {payload['summary']['exposure_attacked']:.1%} (attacked)" in page
+
+
+def test_cli_names_unknown_variants_in_one_line(tmp_path):
+    res = runner.invoke(app, ["demo", "feed", "--small", "--quiet", "--variants", "pod,botnet", "--out", str(tmp_path / "f")])
+    assert res.exit_code == 2 and "botnet" in res.output and "Traceback" not in res.output

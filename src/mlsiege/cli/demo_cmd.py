@@ -19,7 +19,7 @@ app = typer.Typer(help="Run the flagship scenarios on built-in synthetic data (b
                   invoke_without_command=True)
 
 
-def _feed(out: Path, seed: int, quiet: bool = False, small: bool = False) -> dict:
+def _feed(out: Path, seed: int, quiet: bool = False, small: bool = False, variants: str = "") -> dict:
     from mlsiege.report.feed_demo import write_feed_demo_html
     from mlsiege.report.json_report import write_json
     from mlsiege.scenarios.feed_demo import FeedDemoConfig, run_feed_demo
@@ -28,7 +28,8 @@ def _feed(out: Path, seed: int, quiet: bool = False, small: bool = False) -> dic
         if not quiet:
             err_console.print(f"[dim]feed demo:[/] {message}", highlight=False)
 
-    config = FeedDemoConfig.small(seed=seed) if small else FeedDemoConfig(seed=seed)
+    chosen = {"variants": tuple(v.strip() for v in variants.split(",") if v.strip())} if variants.strip() else {}
+    config = FeedDemoConfig.small(seed=seed, **chosen) if small else FeedDemoConfig(seed=seed, **chosen)
     payload = run_feed_demo(config, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "report.json", payload, kind="feed-demo")
@@ -92,10 +93,11 @@ def feed(
     seed: int = typer.Option(0, "--seed", help="Seed of the platform, the attackers and the models."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
     small: bool = typer.Option(False, "--small", help="A small platform (400 users, 300 posts, 3 days) for a quick look."),
+    variants: str = typer.Option("", "--variants", help="Attackers, comma-separated, the first is the default: pod, aged, aged-ring, mimicry (default pod,aged,mimicry)."),
 ) -> None:
     """Flagship B: rented sybils carry a post into a social feed's timelines through its own engagement loop."""
     with user_errors():
-        payload = _feed(out, seed, quiet, small)
+        payload = _feed(out, seed, quiet, small, variants)
     _print_feed(payload, out)
 
 

@@ -34,7 +34,7 @@ ATTACKS = RecipeTable(_reco_attacks, {
     "pod": "engagement_pod_weerasinghe2020",
     "optimized": "white_box_surrogate_injection",
 })
-RECOMMENDERS = ("popularity", "item-knn", "als", "bpr", "social")
+RECOMMENDERS = ("popularity", "item-knn", "als", "bpr", "social", "biased-mf")
 
 
 def attack_recipe(name: str):  # noqa: ANN201 - a recipe function

@@ -42,6 +42,7 @@ def summary_cards(payload: Mapping[str, Any]) -> dict[str, str]:
         f"audience reached (share whose timeline showed a target, {days} days)": _pct(s["reach_attacked"]),
         "real users' engagements with the targets": str(s["real_target_engagements"]),
         "sybil accounts (share of users)": f"{payload['n_sybils']} ({payload['config']['sybil_fraction']:.0%})",
+        "exposure cut by removing every sybil a week late (one retrain)": _pct(payload["after_the_fact"]["exposure_reduction"]),
     }
 
 
@@ -204,6 +205,9 @@ def _notes(payload: Mapping[str, Any]) -> str:
         "per distinct sybil like. Utility loss: relative drop of real users' expected likes on non-target posts (the "
         "simulator's ground-truth chance of engaging with each timeline slot, summed over the run), mitigated vs not, "
         "against the same attacker; a negative loss is a gain.",
+        "A week late: the final attacked log retrained once without every sybil (perfect detection, too late), measured "
+        "with mlsiege.defenses.reco.mitigation.measure_mitigation on the same recommender; its exposure is the top-"
+        f"{cfg['timeline_k']} hit ratio at the end of the week, not the mean over the days.",
         "Impressions are attributed to a path by who the user follows: a followed sybil that liked the target, a "
         "followed real user that liked it (the cascade), or neither (co-engagement). Sybil-driven vs organic splits each "
         "impression by the share of sybils among those engagers. This is an attribution rule, not a counterfactual.",
@@ -211,6 +215,10 @@ def _notes(payload: Mapping[str, Any]) -> str:
         f"{payload['holds_bar']['exposure_reduction']:.0%} at no more than {payload['holds_bar']['utility_loss']:.0%} "
         "utility loss. Mitigations run from the first day, before every retrain.",
     ]
+    if "aged-ring" not in [v["key"] for v in payload["attacker_variants"]]:
+        lines.append("These attackers are not the worst case: aged accounts that do not form a pod (variant aged-ring: "
+                     "mlsiege demo feed --variants pod,aged,mimicry,aged-ring) escaped every mitigation here in our "
+                     "runs (docs/feed-scenario.md).")
     lines.append("Real users acted on: accounts with at least one like counted at less than half weight (or removed) "
                  "at the last retrain.")
     return "\n\n".join(lines)

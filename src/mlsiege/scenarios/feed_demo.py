@@ -45,9 +45,9 @@ ATLAS_STEPS: tuple[dict[str, Any], ...] = (
     {"step": "rent or buy accounts", "techniques": ("AML.T0021", "AML.T0008"), "mitigations": ("cohort-caps", "caps-and-reciprocity")},
     {"step": "follow the audience (follow-back bait)", "techniques": ("AML.T0021",), "mitigations": ("trust-weighted", "caps-and-reciprocity")},
     {"step": "engage with the targets through the platform's own function", "techniques": ("AML.T0043", "AML.T0020"),
-     "mitigations": ("detect-retrain", "cohort-caps", "trust-weighted", "caps-and-reciprocity")},
+     "mitigations": ("detect-retrain", "ensemble-retrain", "cohort-caps", "trust-weighted", "caps-and-reciprocity")},
     {"step": "the recommender retrains on the engagement (feedback loop)", "techniques": ("AML.T0020", "AML.T0031"),
-     "mitigations": ("detect-retrain", "trust-weighted", "cohort-caps", "caps-and-reciprocity")},
+     "mitigations": ("detect-retrain", "ensemble-retrain", "trust-weighted", "cohort-caps", "caps-and-reciprocity")},
     {"step": "real users engage and carry the targets to their followers", "techniques": ("AML.T0031", "AML.T0048"),
      "mitigations": ()},
 )
@@ -78,7 +78,7 @@ class FeedDemoConfig:
     n_targets: int = 3
     audience_quantile: float = 0.8
     variants: tuple[str, ...] = ("pod", "aged", "mimicry")
-    mitigations: tuple[str, ...] = ("detect-retrain", "trust-weighted", "cohort-caps", "caps-and-reciprocity")
+    mitigations: tuple[str, ...] = ("detect-retrain", "ensemble-retrain", "trust-weighted", "cohort-caps", "caps-and-reciprocity")
     fpr_budget: float = 0.005
     seed: int = 0
     workers: int = 2
@@ -159,13 +159,38 @@ def _play(cfg: FeedDemoConfig, world: _World, variant: str | None, mitigation: s
         def train_view(r: int, engaged: sp.csr_matrix, timestamps: sp.csr_matrix, follows: sp.csr_matrix) -> sp.csr_matrix:
             snapshots[r] = {"interactions": engaged, "timestamps": timestamps, "follows": follows}
             return engaged
-    run_rounds(
+    log, follows = run_rounds(
         world.pop, cfg.feed(), _recommender(cfg, weighted=mitigation is not None), seed=cfg.seed, n_sybils=world.n_sybils,
         sybil_step=plan.step if plan else None, sybil_history=plan.history if plan else None, hold_out=world.held,
         train_view=train_view, on_round=rec.on_round, on_engage=rec.on_engage,
     )
     return {"rounds": rec.rounds, "cascade": rec.tree(), "flagged": None if view is None else view.flagged,
-            "snapshots": snapshots, "attack": attack_results[0].attack if attack_results else None}
+            "snapshots": snapshots, "attack": attack_results[0].attack if attack_results else None,
+            "final": None if mitigation is not None else _final_log(log, follows, world.pop.n_items)}
+
+
+def _final_log(log: Any, follows: sp.csr_matrix, n_items: int) -> dict[str, sp.csr_matrix]:
+    n_acc = follows.shape[0]
+    return {"interactions": log.matrix(n_acc, n_items), "timestamps": log.timestamps(n_acc), "follows": follows}
+
+
+def _after_the_fact(cfg: FeedDemoConfig, world: _World, run: dict[str, Any]) -> dict[str, Any]:
+    """Perfect detection a week late: retrain once on the final log without every sybil.
+
+    Uses :func:`mlsiege.defenses.reco.mitigation.measure_mitigation` with the true sybil mask,
+    so whatever exposure is left is carried by real users' engagements alone.
+    """
+    from mlsiege.defenses.reco.mitigation import measure_mitigation
+
+    final = run["final"]
+    n_acc = final["interactions"].shape[0]
+    is_sybil = np.arange(n_acc) >= world.pop.n_users
+    res = measure_mitigation(final["interactions"], timestamps=final["timestamps"], follows=final["follows"], is_sybil=is_sybil,
+                             targets=world.targets, audience=np.flatnonzero(world.audience), flagged=is_sybil,
+                             recommender=_recommender(cfg, weighted=False), k=cfg.timeline_k, seed=cfg.seed)
+    return {"exposure_attacked": res.exposure_attacked, "exposure_all_sybils_removed": res.exposure_mitigated,
+            "exposure_reduction": res.exposure_reduction, "sybils_removed": int(is_sybil.sum()),
+            "utility_loss": res.utility_loss}
 
 
 def _label(task: tuple[str | None, str | None]) -> str:
@@ -296,11 +321,14 @@ def _what_to_do(payload: dict[str, Any]) -> list[str]:
             out.append(f"Do not rely on '{m['name']}' alone: " + "; ".join(_failure(r) for r in broken) + ".")
         if m.get("knows_generator"):
             out.append(f"'{m['name']}': {m['note']}.")
-    if s.get("reach_attacked", 0) > 0:
+    late = payload.get("after_the_fact")
+    if late and late["exposure_attacked"] > 0:
         out.append(
-            "Watch the spread, not only the accounts: the attack's reach came through real users "
-            f"({payload['cascade_summary']['impressions_via_real']} target impressions reached users through a real "
-            f"account they follow); removing the sybils after the fact leaves those engagements in place.")
+            f"Act before the loop closes: removing all {late['sybils_removed']} sybils after the week and retraining cut "
+            f"exposure by only {late['exposure_reduction']:.0%} ({late['exposure_attacked']:.1%} -> "
+            f"{late['exposure_all_sybils_removed']:.1%} of audience timelines), because real users' likes now carry the targets "
+            f"({payload['cascade_summary']['impressions_via_real']} of {payload['cascade_summary']['impressions']} target "
+            "impressions reached a user through a real account they follow). Mitigations belong before every retrain.")
     return out
 
 
@@ -371,6 +399,7 @@ def run_feed_demo(config: FeedDemoConfig | None = None, progress: Callable[[str]
             for key in ("impressions", "impressions_via_sybil", "impressions_via_real", "impressions_collaborative",
                         "impressions_sybil_driven", "impressions_organic", "real_target_engagements_new")
         },
+        "after_the_fact": _after_the_fact(cfg, world, attacked),
         "attacker_variants": [_variant_row(k, runs[k], clean) for k in cfg.variants],
         "mitigations": mitigations,
         "holds_bar": dict(HOLDS),

@@ -55,6 +55,14 @@ MITIGATIONS: dict[str, FeedMitigation] = {
         note="the coordination scorer looks for fresh accounts acting in the same time window, which is how this "
              "simulator's fresh sybils behave (and how its planted test platform was built); treat its catch rate "
              "against fresh accounts as optimistic"),
+    "ensemble-retrain": FeedMitigation(
+        "ensemble-retrain", "detector ensemble + retraining without flagged accounts",
+        "the default detector set `mlsiege reco detect` picks for this log (coordination scorer for timed "
+        "engagements, SybilRank for the follow graph), each flagging what is significant against the log's own null, "
+        "capped at the false-positive budget; flagged accounts' engagement is dropped before retraining",
+        ("AML.M0007", "AML.M0015"), knows_generator=True,
+        note="the ensemble's coordination member looks for fresh accounts acting together, as this simulator's fresh "
+             "sybils do; its SybilRank member inherits SybilRank's trouble on a follower-style graph"),
     "trust-weighted": FeedMitigation(
         "trust-weighted", "trust-weighted ranking (SybilRank)",
         "each account's engagement counts min(1, trust / median trust), trust propagated over mutual follows from the "
@@ -73,8 +81,8 @@ MITIGATIONS: dict[str, FeedMitigation] = {
         "a reciprocal-follow cluster liking the same post counts about once",
         ("AML.M0007",),
         note="structural (account age and follow-graph position, no detector); the discount holds against pods "
-             "because a pod is a reciprocity group (Weerasinghe et al. 2020), and a crowd of bought accounts that "
-             "do not follow each other would pass it: the cohort caps then carry the load only if the accounts are fresh"),
+             "because a pod is a reciprocity group (Weerasinghe et al. 2020); bought aged accounts that do not follow "
+             "each other (variant aged-ring) got through it in our runs, and the cohort caps stop a crowd only if it is fresh"),
 }
 
 
@@ -157,9 +165,17 @@ def build_view(key: str, *, n_real: int, reference: Mapping[int, Mapping[str, An
             drop |= np.asarray(res.scores) > thresholds[(r, name)]
         return np.repeat(np.where(drop, 0.0, 1.0), np.diff(engaged.indptr))
 
+    def ensemble(engaged: sp.csr_matrix, timestamps: sp.csr_matrix, follows: sp.csr_matrix) -> np.ndarray:
+        from mlsiege.defenses.reco.ensemble import run_ensemble
+
+        flagged = run_ensemble(engaged, timestamps=timestamps, follows=follows, seed=seed, fpr_budget=fpr_budget).flagged
+        return np.repeat(np.where(flagged, 0.0, 1.0), np.diff(engaged.indptr))
+
     def weigh(r: int, engaged: sp.csr_matrix, timestamps: sp.csr_matrix, follows: sp.csr_matrix) -> np.ndarray:
         if key == "detect-retrain":
             return detect(r, engaged, timestamps, follows)
+        if key == "ensemble-retrain":
+            return ensemble(engaged, timestamps, follows)
         if key == "trust-weighted":
             return _trust_factor(engaged, follows)
         if key == "cohort-caps":

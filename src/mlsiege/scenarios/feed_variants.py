@@ -18,6 +18,9 @@ social bots; Thomas et al. 2013 and the aged-account market described by DeKoven
     attacker reach on a random-walk feed (an account's influence is split over all it liked: 30
     past likes cut exposure about fifteenfold in our runs), so sellers' light accounts are the
     realistic threat.
+``aged-ring`` (not in the demo's default set)
+    the aged attacker without a pod: profile mimicry and a one-way follow ring, the case the
+    reciprocity discount is blind to (docs/feed-scenario.md gives its figures).
 ``mimicry``
     fresh accounts, each shaped on one real audience member's profile, in a follow ring rather
     than a clique (:func:`~mlsiege.attacks.reco.follow_ring_ferrara2016`).
@@ -82,6 +85,11 @@ VARIANTS: dict[str, AttackerVariant] = {
         "accounts bought 180 days old with a light audience-like past (10 likes) and follows made back then; "
         "run as a pod, half of them touch the targets each day",
         engagement_pod_weerasinghe2020, account_age_days=180.0, drip=0.5, history_per_sybil=10),
+    "aged-ring": AttackerVariant(
+        "aged-ring", "aged accounts, slow drip, no pod",
+        "as the aged attacker, but each account copies one audience member's profile and the accounts follow one "
+        "another only in a one-way ring (no reciprocal follows); not in the demo's default set",
+        follow_ring_ferrara2016, account_age_days=180.0, drip=0.5, history_per_sybil=10),
     "mimicry": AttackerVariant(
         "mimicry", "mimicry (fresh accounts)",
         "accounts created when the campaign starts, each copying one audience member's profile; a follow ring",
