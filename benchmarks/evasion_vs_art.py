@@ -363,7 +363,7 @@ def table_bench(case: Case, args) -> None:
     settings = [("small", {"max_iter": 5, "max_eval": 200, "init_eval": 20})]
     arts = art_rows(case.name, make_classifier, counter, X, labels, predict, case.schema, scale, args.eps, settings, args.seed)
     if not args.quick:
-        emit_ceiling(case.name, case.target, X, labels, predict, case.schema, scale, pool_X, ours + [a[1] for a in arts], args)
+        emit_best_found(case.name, case.target, X, labels, predict, case.schema, scale, pool_X, ours + [a[1] for a in arts], args)
 
 
 def main() -> None:
