@@ -195,3 +195,20 @@ def test_detection_across_processes_sees_one_stream(audit_url):
     assert seen == [8, 8]  # each process's detectors saw every row, its own and the other's
     mine = [a for a in alerts if a["key_id"] == rec.key_id]
     assert mine and len({(a["detector"]) for a in mine}) == len(mine)  # one alert per detector, not one per process
+
+
+def test_the_same_alert_from_two_processes_is_kept_once(audit_url):
+    import time
+
+    logs = [AuditLog(audit_url, origin=f"w{j}") for j in range(2)]
+    alert = {"key_id": "k", "detector": "fingerprint", "query": 3, "score": 20.0, "related": "[]",
+             "action": "alert", "detail": "x"}
+    try:
+        futs = [log.alert({**alert, "ts": time.time()}) for _ in range(5) for log in logs]
+        ids = {f.result(30) for f in futs}
+        other = logs[0].alert({**alert, "detector": "prada", "ts": time.time()}).result(30)
+        assert len(ids) == 1 and other not in ids
+        assert len(logs[1].alerts()) == 2
+    finally:
+        for log in logs:
+            log.close()

@@ -139,8 +139,8 @@ def test_kill_9_of_a_worker_and_a_rolling_restart_lose_nothing_acknowledged(two_
         os.kill(victim, signal.SIGKILL)  # mid-stream: requests are in flight on it
         stream.wait_acks(30)  # the other worker (and the replacement) keep answering
         end = time.time() + 120
-        while time.time() < end and len(_workers(proc.pid)) < 2:
-            time.sleep(0.1)
+        while time.time() < end and (victim in _workers(proc.pid) or len(_workers(proc.pid)) < 2):
+            time.sleep(0.1)  # until the supervisor has reaped it and started its replacement
         before = _workers(proc.pid)
         assert victim not in before and len(before) == 2, "the killed worker was not replaced"
         at_hup = len(stream.acked)

@@ -44,8 +44,9 @@ class AuditLog:
     """
 
     def __init__(self, url: str, *, max_batch: int = 512, checkpoint_s: float = 5.0,
-                 origin: str | None = None) -> None:
+                 origin: str | None = None, alert_window: float | None = 60.0) -> None:
         self.url = url
+        self.alert_window = alert_window
         self.db = open_database(url)
         self.max_batch = max_batch
         self.origin = origin or f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -130,7 +131,7 @@ class AuditLog:
                     audits.append(record)
         error: BaseException | None = None
         try:
-            ids = self.db.insert({"audit": audits, "alerts": alerts})
+            ids = self.db.insert({"audit": audits, "alerts": alerts}, alert_window=self.alert_window)
             for table, rows in (("audit", audits), ("alerts", alerts)):
                 for record, rid in zip(rows, ids[table], strict=True):
                     record["id"] = rid

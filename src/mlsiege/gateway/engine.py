@@ -80,7 +80,6 @@ class Engine:
         self.on_alert, self.on_batch = on_alert, on_batch
         self.max_batch = max_batch
         self.detect_chunk = 64
-        self.alert_dedupe_s = 60.0
         self.shared = shared
         self._local_blocks: set[str] = set()
         self.degraded: set[str] = set()
@@ -281,7 +280,7 @@ class Engine:
             self.block(alert.key, reason=f"{alert.detector}: {alert.detail}")
         elif action == "degrade":
             self.degraded.add(alert.key)
-        if self.on_alert is not None and not self._alerted_elsewhere(alert):
+        if self.on_alert is not None:  # the audit log keeps one per key and detector across processes
             self.on_alert(alert, action)
 
     def block(self, key_id: str, *, reason: str = "") -> None:
@@ -292,20 +291,6 @@ class Engine:
                 self.shared.block(key_id, reason=reason)
             except MlsiegeError:  # the database is down: blocked here at least
                 log.exception("could not store the block of key %s", key_id)
-
-    def _alerted_elsewhere(self, alert: Alert) -> bool:
-        """Whether another process wrote the same alert (key and detector) in the last ``alert_dedupe_s``.
-
-        Every process sees every row, so each may raise the alert a key deserves; one is kept.
-        """
-        if self.shared is None:
-            return False
-        try:
-            return bool(self.shared.db.query(
-                "SELECT 1 AS x FROM alerts WHERE key_id = :k AND detector = :d AND ts > :t",
-                {"k": alert.key, "d": alert.detector, "t": time.time() - self.alert_dedupe_s}))
-        except MlsiegeError:
-            return False
 
     # ----------------------------------------------------------------- other processes
     def follow_peers(self, origin: str | None, after: int, *, limit: int = 2000) -> int:

@@ -249,32 +249,62 @@ class Database:
             with self._engine.begin() as conn:
                 conn.execute(self._sa.text(sql), list(rows))
 
-    def insert(self, batches: dict[str, Sequence[dict[str, Any]]]) -> dict[str, list[int]]:
+    def insert(self, batches: dict[str, Sequence[dict[str, Any]]], *,
+               alert_window: float | None = None) -> dict[str, list[int]]:
         """Insert rows into ``audit`` and/or ``alerts`` in one transaction; the database assigns ids.
 
-        Returns the ids per table, in the order of the rows given.
+        Returns the ids per table, in the order of the rows given. With ``alert_window``, an
+        alert whose key and detector already have one newer than that many seconds is not
+        written again (its id is the earlier alert's): every process sees every row, so several
+        may raise the same alert. The check and the insert are atomic across processes (SQLite's
+        write lock; on PostgreSQL the ``alerts`` table is locked against other writers).
         """
         out: dict[str, list[int]] = {}
         with self._lock, self._errors("write the audit log"):
             if self._sqlite is not None:
                 with self._sqlite_tx() as conn:
+                    def run(sql: str, params: dict[str, Any]) -> Any:
+                        cur = conn.execute(sql, params)
+                        return cur.lastrowid if sql.startswith("INSERT") else cur.fetchall()
                     for table, rows in batches.items():
-                        cols = COLUMNS[table]
-                        sql = (f"INSERT INTO {table} ({', '.join(cols)}) "
-                               f"VALUES ({', '.join(':' + c for c in cols)})")
-                        out[table] = [conn.execute(sql, {c: r.get(c) for c in cols}).lastrowid for r in rows]
+                        out[table] = self._insert_rows(run, table, rows, alert_window)
                 return out
             with self._engine.begin() as conn:
                 for table, rows in batches.items():
                     if not rows:
                         out[table] = []
-                        continue
-                    t = self._tables.tables[table]
-                    stmt = t.insert().returning(t.c.id, sort_by_parameter_order=True)
-                    cols = COLUMNS[table]
-                    res = conn.execute(stmt, [{c: r.get(c) for c in cols} for r in rows])
-                    out[table] = [int(v) for v in res.scalars().all()]
+                    elif table == "alerts" and alert_window is not None:
+                        if self.dialect == "postgresql":
+                            conn.execute(self._sa.text("LOCK TABLE alerts IN SHARE ROW EXCLUSIVE MODE"))
+
+                        def run(sql: str, params: dict[str, Any], conn: Any = conn) -> Any:
+                            if sql.startswith("INSERT"):
+                                return conn.execute(self._sa.text(sql + " RETURNING id"), params).scalar_one()
+                            return conn.execute(self._sa.text(sql), params).fetchall()
+                        out[table] = self._insert_rows(run, table, rows, alert_window)
+                    else:
+                        t = self._tables.tables[table]
+                        stmt = t.insert().returning(t.c.id, sort_by_parameter_order=True)
+                        cols = COLUMNS[table]
+                        res = conn.execute(stmt, [{c: r.get(c) for c in cols} for r in rows])
+                        out[table] = [int(v) for v in res.scalars().all()]
         return out
+
+    @staticmethod
+    def _insert_rows(run: Any, table: str, rows: Sequence[dict[str, Any]], alert_window: float | None) -> list[int]:
+        """Insert ``rows`` one by one through ``run(sql, params)``; the ids (see :meth:`insert`)."""
+        cols = COLUMNS[table]
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"
+        ids = []
+        for r in rows:
+            if table == "alerts" and alert_window is not None:
+                found = run("SELECT id FROM alerts WHERE key_id = :k AND detector = :d AND ts > :t ORDER BY id LIMIT 1",
+                            {"k": r["key_id"], "d": r["detector"], "t": r["ts"] - alert_window})
+                if found:
+                    ids.append(int(found[0][0]))
+                    continue
+            ids.append(int(run(sql, {c: r.get(c) for c in cols})))
+        return ids
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         with self._lock, self._errors("read"):
