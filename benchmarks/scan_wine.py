@@ -48,10 +48,12 @@ def main() -> None:
     cpu = time.process_time()
     for step in outcome.steps:
         m = step.get("metrics", {})
+        scalars = {k: v for k, v in m.items() if isinstance(v, (int, float, str, bool)) or v is None}
+        recipes = [{"recipe": r.get("recipe"), "fraction": r.get("fraction"), "drop": r.get("drop")}
+                   for r in m.get("recipes", []) if isinstance(r, dict)]
         print(json.dumps({"step": step["name"], "recipe": step.get("recipe"), "status": step["status"],
-                          "queries": step.get("queries"), "seconds": step.get("seconds"),
-                          "success_rate": m.get("success_rate"), "fidelity": m.get("fidelity"),
-                          "clean_accuracy": m.get("clean")}))
+                          "budget": step.get("budget"), "queries": step.get("queries"), "seconds": step.get("seconds"),
+                          "metrics": scalars, **({"recipes": recipes} if recipes else {})}, default=str))
     payload = outcome.to_payload()
     severities = [f.severity for f in scan_findings(payload)]
     print(json.dumps({"scan": "wine-rf50", "budget": budget, "queries_used": outcome.queries_used,

@@ -6,30 +6,28 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import typer
 
-from mlsiege.attacks.evasion import (
-    boundary_walk_brendel2018,
-    hopskipjump_chen2020,
-    moeva_simonetto2022,
-    one_feature_probe,
-    sparse_greedy_search,
-    threshold_bisection,
-)
 from mlsiege.cli.console import console, user_errors
-from mlsiege.cli.io import read_schema, read_table
+from mlsiege.cli.names import RecipeTable
 from mlsiege.errors import ConfigError, DataValidationError
 
-KINDS = {
-    "hsj": hopskipjump_chen2020,
-    "walk": boundary_walk_brendel2018,
-    "moeva": moeva_simonetto2022,
-    "greedy": sparse_greedy_search,
-    "probe": one_feature_probe,
-    "threshold": threshold_bisection,
-}
+
+def _evasion():  # noqa: ANN202 - the family package, imported on first lookup
+    from mlsiege.attacks import evasion
+
+    return evasion
+
+
+#: public kind -> recipe (resolved on first lookup, so --help stays fast)
+KINDS = RecipeTable(_evasion, {
+    "hsj": "hopskipjump_chen2020",
+    "walk": "boundary_walk_brendel2018",
+    "moeva": "moeva_simonetto2022",
+    "greedy": "sparse_greedy_search",
+    "probe": "one_feature_probe",
+    "threshold": "threshold_bisection",
+})
 
 
 def _target(spec: str, schema, decode: bool, threshold: float | None):
@@ -70,6 +68,10 @@ def evasion(
     Writes the per-row results (points.csv: success, queries, L0/L2/L-inf raw and standardized,
     failure reason), the successful adversarial rows decoded (adversarial.csv) and a JSON summary.
     """
+    import numpy as np
+    import pandas as pd
+
+    from mlsiege.cli.io import read_schema, read_table
     from mlsiege.targets import Budgeted
 
     with user_errors():

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import typer
 
 from mlsiege.cli.console import console, user_errors
-from mlsiege.cli.io import read_schema, read_table
 from mlsiege.errors import ConfigError, DataValidationError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 KINDS = {
     "active": "active_extraction_chandrasekaran2020",
@@ -46,7 +48,10 @@ BOX_WARNING = (
 
 def _pool_and_eval(schema, data: Path | None, holdout: float, seed: int) -> tuple[np.ndarray | None, np.ndarray, str, str]:
     """The attacker's pool, the evaluation rows, what they are (for a reader) and ``data``/``box``."""
+    import numpy as np
+
     from mlsiege.attacks.extraction.synthesis import Box, box_samples, feasible
+    from mlsiege.cli.io import read_table
 
     rng = np.random.default_rng(seed)
     if data is not None:
@@ -91,9 +96,11 @@ def extract(
     uniform rows of the schema's box (fidelity_rows: box, with a warning), with its 95% interval.
     """
     import joblib
+    import numpy as np
 
     import mlsiege.attacks.extraction as ex
     from mlsiege.attacks.extraction.rules import rules_from_extraction
+    from mlsiege.cli.io import read_schema
     from mlsiege.metrics.extraction import fidelity_report
     from mlsiege.targets import Budgeted
 
