@@ -356,6 +356,7 @@ def table_bench(case: Case, args) -> None:
 
     lo = np.where(np.isfinite(case.schema.low), case.schema.low, pool_X.min(axis=0)).astype(np.float32)
     hi = np.where(np.isfinite(case.schema.high), case.schema.high, pool_X.max(axis=0)).astype(np.float32)
+    hi = np.where(hi > lo, hi, np.nextafter(lo, np.float32(np.inf)))  # ART refuses min == max (constant pixels)
 
     def make_classifier():
         return BlackBoxClassifier(fn, (X.shape[1],), k, clip_values=(lo, hi))
