@@ -67,6 +67,13 @@ def test_read_table_names_missing_columns(tmp_path):
     assert read_table(path, columns=["a"]).shape == (1, 2)
 
 
+def test_schema_cli_default_levels_match_the_library():
+    from mlsiege.cli import schema_cmd
+    from mlsiege.schema import infer
+
+    assert schema_cmd.DEFAULT_MAX_LEVELS == infer.DEFAULT_MAX_LEVELS
+
+
 def test_registration_attacker_reads_no_simulator_internals():
     # the botnet learns through its probe channel; it may know the public form (levels), nothing else
     import ast

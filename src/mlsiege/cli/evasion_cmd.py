@@ -33,7 +33,8 @@ KINDS = RecipeTable(_evasion, {
 def _target(spec: str, schema, decode: bool, threshold: float | None):
     from mlsiege.targets import ThresholdOracle, load_target
 
-    raw = load_target(spec, schema=schema if decode else None)
+    # a model fitted on a DataFrame gets named, decoded columns whatever --decode says
+    raw = load_target(spec, schema=schema, decode=True if decode else None)
     if hasattr(raw, "predict"):
         if threshold is not None:
             raise ConfigError("--threshold applies to an anomaly scorer, but the target is a classifier")

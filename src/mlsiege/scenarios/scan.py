@@ -434,6 +434,8 @@ def _run_extraction(role: str, name: str, recipe: Callable[..., Any], root: Budg
     from sklearn.base import clone
     from sklearn.tree import DecisionTreeClassifier, export_text
 
+    from mlsiege.metrics.extraction import wilson_interval
+
     step: dict[str, Any] = {"name": role, "role": role, "recipe": name, "budget": int(share)}
     first, used_before = len(root.log.records), root.queries_used
     api = _role_api("extraction", root, share)
@@ -479,6 +481,9 @@ def _run_extraction(role: str, name: str, recipe: Callable[..., Any], root: Budg
         "surrogate": type(surrogate).__name__ if surrogate is not None else None,
         "rules_fidelity": rules_fidelity,
         "eval_rows": int(len(eval_labels)),
+        # the probe's rows are the user's own, never in the extractor's pool (issue 19)
+        "fidelity_rows": "data",
+        "fidelity_ci": None if fidelity is None else [round(v, 4) for v in wilson_interval(round(fidelity * len(eval_labels)), len(eval_labels))],
     }
     return {**step, "status": res.status, "queries": metrics["queries"],
             "seconds": round(time.perf_counter() - started, 3), "metrics": metrics, "curve": curve,
