@@ -18,7 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 #: helpers and generators, not benchmarks
-NOT_BENCHMARKS = {"setups", "recad_anchor", "make_ratings", "make_planted_ratings"}
+NOT_BENCHMARKS = {"setups", "recad_anchor", "real_tables", "reco_ratings_eval", "make_ratings", "make_planted_ratings",
+                  "rating_logs"}
 BENCHMARKS = sorted(p.stem for p in BENCH.glob("*.py") if p.stem not in NOT_BENCHMARKS)
 #: what the suite runs: the flag and a timeout (s)
 IN_SUITE = {"reco_detection": ("--quick", 300), "scan_wine": ("--smoke", 300), "reco_attacks": ("--quick", 300)}
@@ -31,6 +32,12 @@ NOT_IN_SUITE = {
     "gateway_detection": "--quick takes 2-3 minutes; acceptance check 'gateway' runs it",
     "poisoning_defenses": "--quick takes several minutes and needs ART; acceptance check 'poisoning' runs it",
     "reco_factor_levers": "--quick refits ALS per filler design on 2,000 users (minutes)",
+    "feed_demo": "--quick runs the whole feed demo (minutes); acceptance check 'feed-demo' runs the demo",
+    "rating_aware_victim": "--quick fits biased MF per attack (minutes)",
+    "reco_detection_adaptive": "--quick takes a few minutes (ALS victims)",
+    "reco_detection_scale": "--quick builds logs up to 1M engagements (minutes)",
+    "schema_projection": "--quick takes ~50 s on a shared machine (MILP per row)",
+    "single_row_predict": "--quick is a timing loop (~60 s on a shared machine) with nothing to assert",
     "registration_scale": "--quick runs the whole scenario (2-3 minutes); acceptance check 'registration' runs it",
 }
 
