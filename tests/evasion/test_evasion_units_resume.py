@@ -11,9 +11,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
+from mlsiege.attacks import evasion as evasion_pkg
 from mlsiege.attacks.evasion import hopskipjump_chen2020
 from mlsiege.attacks.evasion.units import distance_unit
-from mlsiege.cli import evasion_cmd
 from mlsiege.cli.main import app
 from mlsiege.errors import ConfigError
 from mlsiege.schema import Feature, Schema, infer_schema
@@ -77,12 +77,12 @@ def test_interrupt_keeps_finished_rows_and_resume_matches_a_whole_run(tmp_path, 
                 raise KeyboardInterrupt
         return hopskipjump_chen2020(*args, on_point=counting, **kwargs)
 
-    monkeypatch.setitem(evasion_cmd.KINDS, "hsj", cut_after_two)
+    monkeypatch.setattr(evasion_pkg, "hopskipjump_chen2020", cut_after_two)  # what KINDS["hsj"] looks up
     res = CliRunner().invoke(app, _args(d, d / "cut"))
     assert res.exit_code == 130 and "--resume" in res.output
     assert len(pd.read_csv(d / "cut" / "points.csv")) == 2
     assert json.loads((d / "cut" / "summary.json").read_text())["status"] == "interrupted"
-    monkeypatch.setitem(evasion_cmd.KINDS, "hsj", hopskipjump_chen2020)
+    monkeypatch.setattr(evasion_pkg, "hopskipjump_chen2020", hopskipjump_chen2020)
     res = CliRunner().invoke(app, _args(d, d / "cut", "--budget", "41", "--resume"))
     assert res.exit_code == 2 and "budget" in res.output  # a changed option is refused
     assert CliRunner().invoke(app, _args(d, d / "cut", "--resume")).exit_code == 0

@@ -112,3 +112,29 @@ def test_rate_limiter_token_bucket_and_quota():
     assert network_prefix("10.1.2.3", PrefixLimit(ipv4=24)) == "10.1.2.0/24"
     assert network_prefix("2001:db8::1", PrefixLimit()) == "2001:db8::/64"
     assert network_prefix("testclient", PrefixLimit()) == "unknown"
+
+
+def test_retries_and_a_shared_public_pool_are_not_matches():
+    rng = np.random.default_rng(3)
+    monitor = QueryMonitor(6)
+    retry = natural(rng, 1)
+    alerts = [a for _ in range(5) for a in monitor.observe("retry", retry)]
+    alerts += monitor.observe("retry", natural(rng, 40))
+    pool = natural(rng, 200)
+    for k in range(50):  # every benign key sends exact rows of one public pool, some twice
+        picks = rng.choice(len(pool), 30)
+        alerts += monitor.observe(f"benign{k}", pool[picks])
+    assert alerts == []
+    fp = monitor.detectors[1]
+    assert fp.repeats["retry"] == 4 and sum(fp.repeats.values()) > 100
+
+
+def test_alerts_state_their_evidence():
+    det = FingerprintDetector(3)
+    x = np.array([[0.5, 0.5, 0.5]])
+    det.observe("a", x)
+    alerts = det.observe("b", np.vstack([x, x + 1e-4, x - 1e-4]))
+    assert len(alerts) == 1
+    evidence = alerts[0].to_dict()["evidence"]
+    assert evidence["near_duplicates"] == 2 and evidence["exact_repeats_ignored"] == 1
+    assert "a" in evidence["matched_keys"] and "1 exact repeats ignored" in alerts[0].detail

@@ -7,42 +7,37 @@ import math
 import signal
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import typer
 
-from mlsiege.attacks.evasion import (
-    boundary_walk_brendel2018,
-    hopskipjump_chen2020,
-    moeva_simonetto2022,
-    one_feature_probe,
-    sparse_greedy_search,
-    threshold_bisection,
-)
-from mlsiege.attacks.evasion.units import SCALES, distance_unit
 from mlsiege.cli.console import console, err_console, progress_bar, single_threaded, user_errors
-from mlsiege.cli.io import read_schema, read_table
-from mlsiege.cli.run_files import RunFiles
+from mlsiege.cli.names import RecipeTable
 from mlsiege.errors import ConfigError, DataValidationError
 
-KINDS = {
-    "hsj": hopskipjump_chen2020,
-    "walk": boundary_walk_brendel2018,
-    "moeva": moeva_simonetto2022,
-    "greedy": sparse_greedy_search,
-    "probe": one_feature_probe,
-    "threshold": threshold_bisection,
-}
+
+def _evasion():  # noqa: ANN202 - the family package, imported on first lookup
+    from mlsiege.attacks import evasion
+
+    return evasion
+
+
+#: public kind -> recipe (resolved on first lookup, so --help stays fast)
+KINDS = RecipeTable(_evasion, {
+    "hsj": "hopskipjump_chen2020",
+    "walk": "boundary_walk_brendel2018",
+    "moeva": "moeva_simonetto2022",
+    "greedy": "sparse_greedy_search",
+    "probe": "one_feature_probe",
+    "threshold": "threshold_bisection",
+})
+#: distance units (mlsiege.attacks.evasion.units.SCALES, named here so --help imports nothing)
+SCALES = ("std", "range", "raw")
 
 
 def _target(spec: str, schema, decode: bool | None, threshold: float | None):
-    from mlsiege.targets import ThresholdOracle, from_estimator, load_target
+    from mlsiege.targets import ThresholdOracle, load_target
 
-    raw = load_target(spec, schema=schema if decode else None)
-    estimator = getattr(raw, "estimator", None)
-    if decode is None and getattr(estimator, "feature_names_in_", None) is not None:
-        # fitted on a DataFrame: send it named columns with categorical levels, as it was trained
-        raw = from_estimator(estimator, schema=schema)
+    # a model fitted on a DataFrame gets named, decoded columns unless --no-decode
+    raw = load_target(spec, schema=schema, decode=decode)
     if hasattr(raw, "predict"):
         if threshold is not None:
             raise ConfigError("--threshold applies to an anomaly scorer, but the target is a classifier")
@@ -81,7 +76,12 @@ def evasion(
     then a JSON summary naming its distance_unit. Ctrl-C keeps every finished row and writes the
     summary of what finished; rerun with --resume to continue.
     """
+    import numpy as np
+
     from mlsiege.attacks.evasion.runner import POINT_COLUMNS
+    from mlsiege.attacks.evasion.units import distance_unit
+    from mlsiege.cli.io import read_schema, read_table
+    from mlsiege.cli.run_files import RunFiles
     from mlsiege.targets import Budgeted
 
     with user_errors():
@@ -161,8 +161,10 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.3g}"
 
 
-def _summary(result, table: pd.DataFrame, n: int, unit, attack: str, options: dict, interrupted: bool) -> dict:
+def _summary(result, table, n: int, unit, attack: str, options: dict, interrupted: bool) -> dict:
     """The run's summary from every finished row (earlier runs' included when resumed)."""
+    import numpy as np
+
     from mlsiege.attacks.evasion.runner import summarize_points
     from mlsiege.results import to_jsonable
 

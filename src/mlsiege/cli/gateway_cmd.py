@@ -22,23 +22,42 @@ _AUDIT = typer.Option("sqlite:///audit.db", "--audit", help="Audit database URL 
 def serve(
     target: str = typer.Option(..., help="SPEC: model.joblib | model.onnx | module:callable"),
     schema: Path = typer.Option(..., help="Schema YAML the rows are validated against."),
-    policy: Path | None = typer.Option(None, help="Policy YAML (output, limits, detection)."),
+    policy: Path | None = typer.Option(None, help="Policy YAML (output, limits, detection, docs)."),
     audit: str = _AUDIT,
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on."),
     kind: str | None = typer.Option(None, help="classifier | scorer | regressor (guessed when omitted)."),
+    workers: int = typer.Option(1, min=1, max=64, help="Processes sharing the port and the database "
+                                "(SIGHUP restarts them one at a time)."),
+    threads: int = typer.Option(2, min=1, max=32, help="Threads per worker for model calls and detection."),
+    forwarded_allow_ips: str | None = typer.Option(
+        None, "--forwarded-allow-ips",
+        help="Trusted proxies (comma-separated IPs or networks, '*' for any) whose X-Forwarded-For is "
+             "believed. Default: none, the peer address is the client."),
     init_admin_key: bool = typer.Option(False, "--init-admin-key", help="Create an admin key and print it once."),
 ) -> None:
     """Serve TARGET behind the defended gateway (keys, limits, output policy, audit, detection)."""
     from mlsiege.gateway.server import build_app, run
 
+    settings = {"target": target, "schema": str(schema), "policy": str(policy) if policy else None,
+                "audit": audit, "kind": kind, "threads": threads}
     with user_errors():
-        app = build_app(target, schema, policy=policy, audit=audit, kind=kind)
+        app = build_app(**settings)
         if init_admin_key:
             secret, rec = app.state.gateway.keys.create("admin", ["admin"])
             console.print(f"admin key (shown once, stored hashed): {secret}", highlight=False)
-        err_console.print(f"mlsiege gateway on http://{host}:{port} (audit: {audit})", highlight=False)
-    run(app, host, port)
+        if workers > 1:  # built once to check every setting; each worker builds its own
+            app.state.gateway.close()
+            app = None
+        err_console.print(f"mlsiege gateway on http://{host}:{port} (audit: {_safe(audit)}, "
+                          f"{workers} worker{'s' if workers > 1 else ''})", highlight=False)
+        run(app, host, port, workers=workers, settings=settings, forwarded_allow_ips=forwarded_allow_ips)
+
+
+def _safe(url: str) -> str:
+    from mlsiege.gateway.store import safe_url
+
+    return safe_url(url)
 
 
 def _store(audit: str):  # noqa: ANN202

@@ -8,10 +8,10 @@ import typer
 from rich.table import Table
 
 from mlsiege.cli.console import EXIT_FINDINGS, console, user_errors
-from mlsiege.cli.io import read_schema, read_table
 from mlsiege.errors import ConfigError
-from mlsiege.schema import Schema
-from mlsiege.schema.infer import DEFAULT_MAX_LEVELS, infer_features
+
+#: schema.infer.DEFAULT_MAX_LEVELS, repeated here so --help does not import pandas (a test keeps them equal)
+DEFAULT_MAX_LEVELS = 1000
 
 app = typer.Typer(help="Describe a feature space and check data against it.", no_args_is_help=True)
 
@@ -36,6 +36,9 @@ def infer(
     max_relations: int = typer.Option(20, "--max-relations", help="Most relations proposed."),
 ) -> None:
     """Draft a schema (types, bounds, levels, relations mined from DATA); edit it, then use it."""
+    from mlsiege.cli.io import read_table
+    from mlsiege.schema import Schema
+    from mlsiege.schema.infer import infer_features
     from mlsiege.schema.mining import mine_relations
 
     with user_errors():
@@ -72,6 +75,8 @@ def check(
     show: int = typer.Option(10, help="How many violations to list."),
 ) -> None:
     """Count rows of DATA that break the schema; exit 1 when any does."""
+    from mlsiege.cli.io import read_schema, read_table
+
     with user_errors():
         schema = read_schema(schema_path)
         frame = read_table(data)

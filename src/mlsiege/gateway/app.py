@@ -3,18 +3,23 @@
 Every answer but ``GET /v1/health`` is written to the audit log before it is sent. The key is
 checked before the body is read, so an unauthenticated caller gets ``401`` whatever it sends.
 Client mistakes get a 4xx naming the problem; a ``5xx`` only ever means the server itself failed
-(the model raised, the audit database is gone).
+(the model raised, the audit database is gone): its body is a fixed sentence and an ``error_id``,
+never SQL, parameters or another key's data; the details go to the server log under that id.
 """
 
 
 import asyncio
 import contextlib
+import logging
 import math
+import pickle
+import secrets
+import threading
 import time
 from typing import Any
 
 from mlsiege.defenses.serving.alerts import Alert
-from mlsiege.errors import ConfigError
+from mlsiege.errors import ConfigError, MlsiegeError, StoreError
 from mlsiege.extras import require
 from mlsiege.gateway.audit import AuditLog
 from mlsiege.gateway.engine import Engine, Outcome, alert_record
@@ -22,23 +27,102 @@ from mlsiege.gateway.keys import ApiKey, KeyStore
 from mlsiege.gateway.limits import RateLimiter, network_prefix
 from mlsiege.gateway.policy import GatewayPolicy, OutputPolicy
 from mlsiege.gateway.requests import Denied, parse_json, parse_key_request, parse_rows
-from mlsiege.gateway.store import open_database
+from mlsiege.gateway.store import SharedState, open_database
 
 __all__ = ["Gateway", "create_app"]
+
+log = logging.getLogger("mlsiege.gateway")
+
+#: name of the detectors' snapshot in the shared state
+_SNAPSHOT = "monitor"
+
+#: the largest id or cursor a client may send (a signed 64-bit integer, what the database holds)
+MAX_ID = 2**63 - 1
 
 
 class Gateway:
     """The state behind the app: keys, limits, engine, audit. Built by :func:`create_app`."""
 
-    def __init__(self, target: Any, schema: Any, policy: GatewayPolicy, audit_url: str) -> None:
+    def __init__(self, target: Any, schema: Any, policy: GatewayPolicy, audit_url: str, *,
+                 threads: int = 2, follow_every: float = 0.5, snapshot_every: float = 10.0) -> None:
         self.schema, self.policy = schema, policy
         self.audit = AuditLog(audit_url)
-        self.keys = KeyStore(open_database(audit_url))
+        db = open_database(audit_url)
+        self.keys = KeyStore(db)
+        self.shared = SharedState(db)
         self.key_limits = RateLimiter(policy.per_key)
         self.prefix_limits = RateLimiter(policy.per_prefix)
-        self.engine = Engine(target, schema, policy, on_batch=self._answered, on_alert=self._on_alert)
+        self.engine = Engine(target, schema, policy, on_batch=self._answered, on_alert=self._on_alert,
+                             threads=threads, shared=self.shared)
         self.started = time.time()
         self._dumps = require("orjson", extra="web").dumps
+        self._stop = threading.Event()
+        self._follower: threading.Thread | None = None
+        self.followed = 0  # audit id up to which every process's rows reached detection here
+        if self.engine.monitor is not None and follow_every > 0:
+            after = self.followed = self._resume()
+            self._follower = threading.Thread(target=self._follow, args=(after, follow_every, snapshot_every),
+                                              name="mlsiege-follow", daemon=True)
+            self._follower.start()
+
+    def _resume(self) -> int:
+        """Restore detection from the shared snapshot and replay the audit log after it; the cursor."""
+        start = int(self.keys.db.query("SELECT MAX(id) AS m FROM audit")[0]["m"] or 0)
+        snap = self.shared.load_state(_SNAPSHOT)
+        if snap is None:
+            return start
+        data, cursor, _ = snap
+        try:
+            saved = pickle.loads(data)  # noqa: S301 - written by this gateway into its own database
+            monitor, origin = saved["monitor"], saved["origin"]
+            same = type(monitor) is type(self.engine.monitor) and monitor.config == self.engine.monitor.config
+        except Exception:  # a snapshot of another version: start afresh
+            log.warning("detector snapshot unreadable; detection starts afresh", exc_info=True)
+            return start
+        if not same:
+            log.warning("detection settings changed since the snapshot; detection starts afresh")
+            return start
+        self.engine.monitor = monitor
+        after = cursor
+        # what the other processes answered since the snapshot, in order (the snapshot's own
+        # process had fed its rows to the detectors before it committed them)
+        while after < start:
+            nxt = self.engine.follow_peers(origin, after)
+            if nxt == after:
+                break
+            after = nxt
+        return after
+
+    def _follow(self, after: int, every: float, snapshot_every: float) -> None:
+        """Feed detection the rows other processes answered (one stream across processes), and
+        keep a snapshot of the detectors in the database every ``snapshot_every`` seconds."""
+        saved = time.monotonic()
+        self.followed = after
+        while not self._stop.wait(every):
+            try:
+                after = self.followed = self.engine.follow_peers(self.audit.origin, after)
+                if time.monotonic() - saved >= snapshot_every:
+                    saved = time.monotonic()
+                    self.snapshot(after)
+            except MlsiegeError:  # the database is away: try again at the next tick
+                log.warning("following the other processes' audit records failed", exc_info=True)
+
+    def snapshot(self, cursor: int) -> None:
+        """Store the detectors' state, covering the audit log up to ``cursor``, for a restart."""
+        with self.engine._monitor_lock:
+            try:
+                data = pickle.dumps({"monitor": self.engine.monitor, "origin": self.audit.origin},
+                                    protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # a detector that cannot be pickled: no snapshot, said once per try
+                log.warning("the detectors cannot be snapshot", exc_info=True)
+                return
+        self.shared.save_state(_SNAPSHOT, data, cursor)
+
+    def lift(self, key_id: str, *, by: str = "") -> bool:
+        """Lift a detection block on ``key_id`` in every process; ``True`` if it was blocked."""
+        self.engine._local_blocks.discard(key_id)
+        self.engine.degraded.discard(key_id)
+        return self.shared.lift(key_id, by=by)
 
     def _answered(self, jobs: list[Any], outcomes: list[Outcome]) -> None:
         """Audit a whole answered batch in one hand-off; wake the loop once when it is committed."""
@@ -60,11 +144,25 @@ class Gateway:
         self.audit.alert(alert_record(alert, action))
 
     def close(self) -> None:
+        """Answer what is queued, commit it, leave the detectors' latest state in the database."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        if self._follower is not None:
+            self._follower.join(timeout=5)
         self.engine.close()
         self.audit.close()
+        if self._follower is not None:
+            with contextlib.suppress(MlsiegeError):  # caught up with every process, then saved
+                last = int(self.keys.db.query("SELECT MAX(id) AS m FROM audit")[0]["m"] or 0)
+                while self.followed < last:
+                    self.followed = self.engine.follow_peers(self.audit.origin, self.followed)
+                self.snapshot(self.followed)
+        self.keys.db.close()
 
     # ----------------------------------------------------------------- helpers
-    def authenticate(self, headers: Any, role: str) -> ApiKey:
+    def authenticate(self, headers: Any, role: str | None) -> ApiKey:
+        """The key of a request with ``role`` (any live key when ``role`` is ``None``), else :class:`Denied`."""
         secret = headers.get("x-api-key")
         if secret is None:
             auth = headers.get("authorization", "")
@@ -76,9 +174,9 @@ class Gateway:
         key = self.keys.authenticate(secret)
         if key is None:
             raise Denied(401, "unknown or revoked API key", key_id=None, headers={"WWW-Authenticate": "ApiKey"})
-        if role not in key.roles:
+        if role is not None and role not in key.roles:
             raise Denied(403, f"this key lacks the {role!r} role", key_id=key.key_id)
-        if key.key_id in self.engine.blocked:
+        if self.engine.is_blocked(key.key_id):
             raise Denied(403, "this key is blocked by attack detection", key_id=key.key_id)
         return key
 
@@ -103,11 +201,19 @@ def _record(request: Any, key_id: str | None, status: int, *, rows: int = 0, fir
             "response": answer.decode("utf-8", "replace") if answer is not None else None}
 
 
+def server_error(what: str, exc: BaseException | None = None) -> tuple[dict[str, str], str]:
+    """A 5xx body: a fixed sentence and a fresh error id; the details are logged under that id."""
+    error_id = secrets.token_hex(8)
+    log.error("error %s: %s", error_id, what, exc_info=exc)
+    return {"detail": what, "error_id": error_id}, error_id
+
+
 def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
-               audit: str = "sqlite:///audit.db") -> Any:
+               audit: str = "sqlite:///audit.db", threads: int = 2) -> Any:
     """Build the gateway app around a loaded target and its schema.
 
-    ``app.state.gateway`` holds the :class:`Gateway`; it is closed on shutdown.
+    ``app.state.gateway`` holds the :class:`Gateway`; it is closed on shutdown. ``threads``
+    answer the model calls and detection off the event loop.
     """
     fastapi = require("fastapi", extra="web")
     responses = require("fastapi.responses", extra="web")
@@ -115,9 +221,13 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
     if schema is None:
         raise ConfigError("the gateway needs the schema the rows are validated against")
     policy = policy or GatewayPolicy()
-    gw = Gateway(target, schema, policy, audit)
+    gw = Gateway(target, schema, policy, audit, threads=threads)
     Response = responses.Response
     Request = fastapi.Request
+
+    def unavailable(what: str, exc: BaseException | None) -> Any:
+        body, _ = server_error(what, exc)
+        return Response(orjson.dumps(body), 503, media_type="application/json", headers={"Retry-After": "1"})
 
     async def finish(request: Any, key_id: str | None, status: int, payload: dict[str, Any], *,
                      body: bytes | None = None, headers: dict[str, str] | None = None,
@@ -128,8 +238,7 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
         try:
             audit_id = await asyncio.wrap_future(fut)
         except Exception as exc:
-            return Response(orjson.dumps({"detail": f"audit log unavailable: {exc}"}), 503,
-                            media_type="application/json")
+            return unavailable("the audit log is unavailable; the request was not served", exc)
         return Response(data, status, headers={**(headers or {}), "X-Audit-Id": str(audit_id)},
                         media_type="application/json")
 
@@ -138,8 +247,12 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
         yield
         gw.close()
 
+    public_docs = policy.docs == "public"
     app = fastapi.FastAPI(
         lifespan=lifespan,
+        docs_url="/docs" if public_docs else None,
+        redoc_url="/redoc" if public_docs else None,
+        openapi_url="/openapi.json" if public_docs else None,
         title="mlsiege gateway",
         version="1",
         description="A defended prediction service: API keys and roles, quotas and rate limits, "
@@ -151,6 +264,21 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
     async def denied(request: Any, exc: Denied) -> Any:
         return await finish(request, exc.key_id, exc.status, {"detail": exc.detail},
                             body=exc.body, headers=exc.headers)
+
+    @app.exception_handler(StoreError)
+    async def store_failed(request: Any, exc: StoreError) -> Any:
+        return unavailable("the gateway database is unavailable", exc)
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Any, exc: Exception) -> Any:  # a bug of ours: said without details
+        body, _ = server_error("internal error", exc)
+        return Response(orjson.dumps(body), 500, media_type="application/json")
+
+    if policy.docs == "key":
+        @app.get("/openapi.json", include_in_schema=False)
+        async def openapi(request: Request) -> Any:
+            gw.authenticate(request.headers, None)
+            return app.openapi()
 
     def auth(role: str) -> Any:
         def dependency(request: Request) -> ApiKey:
@@ -164,24 +292,28 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
                 "uptime_s": round(time.time() - gw.started, 3)}
 
     @app.post("/v1/predict", tags=["prediction"], summary="Predict one row or a batch",
-              openapi_extra=_PREDICT_DOC(schema), responses=_ERRORS)
+              openapi_extra=_PREDICT_DOC(schema, policy.max_rows), responses=_ERRORS)
     async def predict(request: Request) -> Any:
         key = gw.authenticate(request.headers, "predict")
         body = await _read(request, policy.max_body_bytes, key.key_id)
-        rows = parse_rows(parse_json(body, key.key_id, orjson), schema, policy.max_rows, key.key_id, body)
+
+        def parse() -> list[dict[str, Any]]:
+            return parse_rows(parse_json(body, key.key_id, orjson), schema, policy.max_rows, key.key_id, body)
+
+        # a large batch is checked on a thread: tens of milliseconds on the loop would stall every client
+        rows = parse() if len(body) < _PARSE_INLINE_BYTES else await asyncio.to_thread(parse)
         gw.limit(key, request.client.host if request.client else None, len(rows))
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         record = _record(request, key.key_id, 0, rows=len(rows), body=body)
         gw.engine.submit(key.key_id, rows, gw.output_for(key), (fut, record))
         out, data, audit_id, error = await fut
         if error is not None:
-            return Response(orjson.dumps({"detail": f"audit log unavailable: {error}"}), 503,
-                            media_type="application/json")
+            return unavailable("the audit log is unavailable; the request was not served", error)
         return Response(data, out.status, headers={"X-Audit-Id": str(audit_id)}, media_type="application/json")
 
     @app.get("/v1/alerts", tags=["detection"], summary="Alerts raised by attack detection (admin)",
              responses=_ERRORS)
-    async def alerts(request: Request, after: int = 0, limit: int = fastapi.Query(100, ge=1, le=10000),
+    async def alerts(request: Request, after: int = fastapi.Query(0, ge=0, le=MAX_ID), limit: int = fastapi.Query(100, ge=1, le=10000),
                      key: ApiKey = auth("admin")) -> Any:
         found = await asyncio.to_thread(gw.audit.alerts, after=after, limit=limit)
         return await finish(request, key.key_id, 200, {"alerts": found}, redacted={"alerts": len(found)})
@@ -201,7 +333,8 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
         found = [k.to_dict() for k in await asyncio.to_thread(gw.keys.list)]
         return await finish(request, key.key_id, 200, {"keys": found}, redacted={"keys": len(found)})
 
-    @app.delete("/v1/admin/keys/{key_id}", tags=["admin"], summary="Revoke an API key", responses=_ERRORS)
+    @app.delete("/v1/admin/keys/{key_id}", tags=["admin"], summary="Revoke an API key",
+                responses={**_ERRORS, 404: {"description": "No key with this id"}})
     async def revoke_key(request: Request, key_id: str, key: ApiKey = auth("admin")) -> Any:
         try:
             rec = await asyncio.to_thread(gw.keys.revoke, key_id)
@@ -210,7 +343,7 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
         return await finish(request, key.key_id, 200, {"revoked": rec.to_dict()})
 
     @app.get("/v1/admin/audit", tags=["admin"], summary="Read audit records", responses=_ERRORS)
-    async def read_audit(request: Request, after: int = 0, limit: int = fastapi.Query(100, ge=1, le=10000),
+    async def read_audit(request: Request, after: int = fastapi.Query(0, ge=0, le=MAX_ID), limit: int = fastapi.Query(100, ge=1, le=10000),
                          key_id: str | None = None, key: ApiKey = auth("admin")) -> Any:
         found = await asyncio.to_thread(gw.audit.records, after=after, limit=limit, key_id=key_id)
         return await finish(request, key.key_id, 200, {"records": found}, redacted={"records": len(found)})
@@ -241,22 +374,26 @@ async def _read(request: Any, limit: int, key_id: str | None) -> bytes:
     return b"".join(chunks)
 
 
+#: bodies up to this size are parsed on the event loop (faster than a thread hand-off)
+_PARSE_INLINE_BYTES = 16384
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed JSON or request"},
     401: {"description": "Missing, unknown or revoked API key"},
     403: {"description": "The key lacks the role, or is blocked by attack detection"},
     413: {"description": "Payload too large"},
-    422: {"description": "Wrong types or schema violation (names the feature)"},
+    422: {"description": "Wrong types, too many rows or schema violation (names the feature)"},
     429: {"description": "Rate limit or quota reached (see Retry-After)"},
+    503: {"description": "The database or the model is unavailable (body: detail and error_id)"},
 }
 
 _KEY_DOC = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": ["name"],
+        "type": "object", "required": ["name"], "additionalProperties": False,
         "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "roles": {"type": "array", "items": {"type": "string", "enum": ["predict", "admin"]}},
-            "output": {"type": "object", "properties": {
+            "roles": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": ["predict", "admin"]}},
+            "output": {"type": "object", "additionalProperties": False, "properties": {
                 "mode": {"type": "string", "enum": ["scores", "rounded", "labels", "topk"]},
                 "decimals": {"type": "integer", "minimum": 0, "maximum": 12},
                 "k": {"type": "integer", "minimum": 1}}},
@@ -265,7 +402,7 @@ _KEY_DOC = {
 }
 
 
-def _PREDICT_DOC(schema: Any) -> dict[str, Any]:  # noqa: N802 - reads as a constant
+def _PREDICT_DOC(schema: Any, max_rows: int) -> dict[str, Any]:  # noqa: N802 - reads as a constant
     props: dict[str, Any] = {}
     for f in schema.features:
         if f.type == "categorical":
@@ -280,7 +417,7 @@ def _PREDICT_DOC(schema: Any) -> dict[str, Any]:  # noqa: N802 - reads as a cons
     row = {"type": "object", "properties": props, "required": list(schema.names), "additionalProperties": False}
     return {
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["rows"],
-            "properties": {"rows": {"type": "array", "items": row, "minItems": 1}}}}}},
+            "type": "object", "required": ["rows"], "additionalProperties": False,
+            "properties": {"rows": {"type": "array", "items": row, "minItems": 1, "maxItems": max_rows}}}}}},
         "security": [{"ApiKey": []}],
     }

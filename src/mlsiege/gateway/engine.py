@@ -1,16 +1,27 @@
-"""Micro-batched prediction with schema validation and stateful detection.
+"""Micro-batched prediction with schema validation and stateful detection, off the event loop.
 
-Requests waiting at the same moment are validated and predicted together (one DataFrame, one
-model call), then fed in arrival order to the :class:`~mlsiege.defenses.serving.monitor.QueryMonitor`
-whose alerts drive the policy's action (alert, degrade output, block key). Validation errors stay
-per request: one request's bad row never fails its neighbours.
+Requests are queued per key and answered by a small pool of threads (``threads``), so model
+calls and detection never run on the event loop. A thread takes one batch at a time: one request
+from each waiting key in turn (round robin) until ``max_batch`` rows, leaving out keys that
+already have a batch in flight. One key's large batches therefore occupy at most one thread and
+never queue ahead of another key's request (per-key fairness), and each key's rows reach the
+detectors in the order they arrived. A batch is validated and predicted together (one model
+call), then fed to the :class:`~mlsiege.defenses.serving.monitor.QueryMonitor` (one lock, its
+state is shared) whose alerts drive the policy's action (alert, degrade output, block key).
+Validation errors stay per request: one request's bad row never fails its neighbours.
+
+Blocks live in the database (:class:`~mlsiege.gateway.store.SharedState`), so a key blocked by
+one process is refused by all; :meth:`Engine.follow_peers` feeds the monitor the rows that other
+processes answered (read from the shared audit log), so detection sees one stream.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -22,9 +33,11 @@ from mlsiege.defenses.serving.monitor import QueryMonitor
 from mlsiege.errors import MlsiegeError
 from mlsiege.gateway.output import Answers, shape
 from mlsiege.gateway.policy import GatewayPolicy, OutputPolicy
+from mlsiege.gateway.store import SharedState
 
 __all__ = ["Engine", "Outcome"]
 
+log = logging.getLogger("mlsiege.gateway")
 
 
 class Outcome:
@@ -46,15 +59,16 @@ class _Job:
 class Engine:
     """Owns the model, the schema, the monitor and the per-key detection state.
 
-    ``submit`` must be called from the event loop; ``on_batch(jobs, outcomes)`` is called there
-    once per answered batch, with one :class:`Outcome` per job (each job carries the ``context``
-    its caller submitted). ``on_alert(alert, action)`` is called for each alert (the app
-    persists them).
+    ``submit`` may be called from any thread; ``on_batch(jobs, outcomes)`` is called from a pool
+    thread once per answered batch, with one :class:`Outcome` per job (each job carries the
+    ``context`` its caller submitted). ``on_alert(alert, action)`` is called for each alert (the
+    app persists them). ``shared`` holds the blocks (in memory when ``None``).
     """
 
     def __init__(self, target: Any, schema: Any, policy: GatewayPolicy, *,
                  on_batch: Callable[[list[Any], list[Outcome]], None],
-                 on_alert: Callable[[Alert, str], None] | None = None, max_batch: int = 256) -> None:
+                 on_alert: Callable[[Alert, str], None] | None = None, max_batch: int = 256,
+                 threads: int = 2, shared: SharedState | None = None) -> None:
         self.target, self.schema, self.policy = target, schema, policy
         self.names = list(schema.names)
         self._numeric = all(f.type != "categorical" for f in schema.features)
@@ -64,47 +78,101 @@ class Engine:
                         if policy.detection else None)
         self.on_alert, self.on_batch = on_alert, on_batch
         self.max_batch = max_batch
-        self.blocked: set[str] = set()
+        self.detect_chunk = 64
+        self.shared = shared
+        self._local_blocks: set[str] = set()
         self.degraded: set[str] = set()
         self.batches = 0
-        self._pending: list[_Job] = []
-        self._scheduled = False
+        self._queues: dict[str, deque[_Job]] = {}
+        self._busy: set[str] = set()
+        self._cv = threading.Condition()
+        self._monitor_lock = threading.Lock()
+        self._stopping = False
+        self._pool = [threading.Thread(target=self._work, name=f"mlsiege-engine-{i}", daemon=True)
+                      for i in range(max(1, threads))]
+        for t in self._pool:
+            t.start()
+
+    @property
+    def blocked(self) -> frozenset[str]:
+        """Ids of the keys blocked by detection (in every process sharing the database)."""
+        if self.shared is not None:
+            return self.shared.blocked()
+        return frozenset(self._local_blocks)
+
+    def is_blocked(self, key_id: str) -> bool:
+        return key_id in self.blocked
 
     def submit(self, key_id: str, rows: list[dict[str, Any]], output: OutputPolicy, context: Any) -> None:
-        """Queue a request; ``context`` comes back with its job in ``on_batch``.
-
-        The batch is processed on the loop's next turn, so every request parsed in this turn
-        joins it: micro-batching without a thread hand-off (the slow part, the audit sync,
-        happens on the audit thread).
-        """
-        self._pending.append(_Job(key_id, rows, output, context))
-        if not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._drain)
+        """Queue a request; ``context`` comes back with its job in ``on_batch``."""
+        with self._cv:
+            self._queues.setdefault(key_id, deque()).append(_Job(key_id, rows, output, context))
+            self._cv.notify()
 
     def close(self) -> None:
-        self._drain()
+        """Answer what is queued, then stop the pool."""
+        with self._cv:
+            self._stopping = True
+            self._cv.notify_all()
+        for t in self._pool:
+            t.join(timeout=30)
 
-    # ----------------------------------------------------------------- worker
-    def _drain(self) -> None:
-        self._scheduled = False
-        while self._pending:
-            jobs, n = [], 0
-            while self._pending and n < self.max_batch:
-                job = self._pending.pop(0)
-                jobs.append(job)
+    # ----------------------------------------------------------------- scheduling
+    def _take(self) -> list[_Job]:
+        """The next batch (caller holds the lock): round robin over idle keys, up to ``max_batch`` rows."""
+        batch: list[_Job] = []
+        n = 0
+        taken: set[str] = set()
+        progress = True
+        while progress and n < self.max_batch:
+            progress = False
+            for key in list(self._queues):
+                if key in self._busy:
+                    continue
+                q = self._queues[key]
+                if batch and n + len(q[0].rows) > self.max_batch:
+                    continue
+                job = q.popleft()
+                del self._queues[key]
+                if q:  # to the back of the line
+                    self._queues[key] = q
+                batch.append(job)
+                taken.add(key)
                 n += len(job.rows)
-            self.process(jobs)
+                progress = True
+                if n >= self.max_batch:
+                    break
+        self._busy |= taken
+        return batch
+
+    def _work(self) -> None:
+        while True:
+            with self._cv:
+                jobs = self._take()
+                while not jobs:
+                    if self._stopping and not self._queues:
+                        return
+                    self._cv.wait()
+                    jobs = self._take()
+            try:
+                self.process(jobs)
+            finally:
+                with self._cv:
+                    self._busy -= {j.key_id for j in jobs}
+                    self._cv.notify_all()
 
     def process(self, jobs: list[_Job]) -> None:
         """Answer ``jobs`` as one batch and hand the outcomes to ``on_batch``."""
         try:
             outcomes = self._process(jobs)
-        except Exception as exc:  # the model itself failed: a server fault, said plainly
-            msg = f"the model failed: {type(exc).__name__}: {exc}"
-            outcomes = [Outcome(503, {"detail": msg}) for _ in jobs]
+        except Exception:  # the model itself failed: a server fault, logged, said plainly
+            log.exception("the model failed on a batch of %d requests", len(jobs))
+            outcomes = [Outcome(503, {"detail": "the model failed to answer"}) for _ in jobs]
         self.batches += 1
-        self.on_batch(jobs, outcomes)
+        try:
+            self.on_batch(jobs, outcomes)
+        except Exception:  # never leave a request waiting
+            log.exception("delivering a batch failed")
 
     def _encode(self, rows: list[dict[str, Any]]) -> np.ndarray:
         if self._numeric:
@@ -151,7 +219,7 @@ class Engine:
                 part = answers.take(slice(start, start + n))
                 first = self._detect(j.key_id, blocks[i], part)
                 out_policy = self.policy.degrade_to if j.key_id in self.degraded else j.output
-                if j.key_id in self.blocked:
+                if self.is_blocked(j.key_id):
                     outcomes[i] = Outcome(403, {"detail": "this key is blocked by attack detection"}, first)
                 else:
                     outcomes[i] = Outcome(200, {"predictions": shape(part, out_policy)}, first)
@@ -174,19 +242,91 @@ class Engine:
             return Answers(None, scores=np.asarray(t.score(X), dtype=float))
         return Answers(np.asarray(t.predict(X)))
 
-    def _detect(self, key_id: str, X: np.ndarray, part: Answers) -> int | None:
+    def _detect(self, key_id: str, X: np.ndarray, part: Answers, *, peer: bool = False) -> int | None:
+        """Feed the monitor ``X`` in chunks of ``detect_chunk`` rows, giving the lock up between them.
+
+        A large batch therefore delays another key's detection by one chunk, not by the whole
+        batch, and while other keys wait it pauses as long as each chunk took, leaving them at
+        least half of the CPU (per-key fairness); a key's own rows stay in order (one batch per
+        key in flight).
+        """
         if self.monitor is None:
             return None
-        first = self.monitor.seen
-        for alert in self.monitor.observe(key_id, X, part.labels):
-            action = self.policy.action
-            if action == "block":
-                self.blocked.add(alert.key)
-            elif action == "degrade":
-                self.degraded.add(alert.key)
-            if self.on_alert is not None:
-                self.on_alert(alert, action)
+        first, alerts = None, []
+        step = self.detect_chunk
+        for start in range(0, len(X), step):
+            labels = None if part.labels is None else part.labels[start:start + step]
+            began = time.perf_counter()
+            with self._monitor_lock:
+                if first is None:
+                    first = self.monitor.seen
+                alerts.extend(self.monitor.observe(key_id, X[start:start + step], labels))
+            if start + step < len(X):
+                # let a thread waiting for the lock take it, and give way to other keys' work
+                time.sleep(min(0.05, time.perf_counter() - began) if self._others_waiting(key_id) else 0)
+        for alert in alerts:
+            self._act(alert, peer=peer)
         return first
+
+    def _others_waiting(self, key_id: str) -> bool:
+        """Whether another key has a request queued or in flight (read without the lock: a hint)."""
+        return len(self._busy) > 1 or any(k != key_id for k in list(self._queues))
+
+    def _act(self, alert: Alert, *, peer: bool = False) -> None:
+        action = self.policy.action
+        if action == "block":
+            self.block(alert.key, reason=f"{alert.detector}: {alert.detail}")
+        elif action == "degrade":
+            self.degraded.add(alert.key)
+        if self.on_alert is not None and not (peer and self._alerted_elsewhere(alert)):
+            self.on_alert(alert, action)
+
+    def block(self, key_id: str, *, reason: str = "") -> None:
+        """Block ``key_id`` (in every process when the state is shared)."""
+        self._local_blocks.add(key_id)
+        if self.shared is not None:
+            try:
+                self.shared.block(key_id, reason=reason)
+            except MlsiegeError:  # the database is down: blocked here at least
+                log.exception("could not store the block of key %s", key_id)
+
+    def _alerted_elsewhere(self, alert: Alert) -> bool:
+        """An alert raised on another process's rows: that process most likely wrote it already."""
+        if self.shared is None:
+            return False
+        try:
+            return bool(self.shared.db.query("SELECT 1 AS x FROM alerts WHERE key_id = :k AND detector = :d",
+                                              {"k": alert.key, "d": alert.detector}))
+        except MlsiegeError:
+            return False
+
+    # ----------------------------------------------------------------- other processes
+    def follow_peers(self, origin: str | None, after: int, *, limit: int = 2000) -> int:
+        """Feed the monitor the rows other processes answered with audit id > ``after``.
+
+        Reads ``/v1/predict`` records with status 200 whose ``origin`` is not ours (every
+        record when ``origin`` is ``None``: a restart replaying the log) from the shared audit
+        log, in id order; returns the last id read (the next ``after``).
+        """
+        if self.monitor is None or self.shared is None:
+            return after
+        rows = self.shared.db.query(
+            "SELECT id, key_id, origin, status, path, request, response FROM audit WHERE id > :a "
+            "ORDER BY id LIMIT :n", {"a": after, "n": limit})
+        for r in rows:
+            after = max(after, int(r["id"]))
+            if r["origin"] == origin or r["path"] != "/v1/predict" or r["status"] != 200 or not r["request"]:
+                continue
+            try:
+                sent = json.loads(r["request"])["rows"]
+                sent = [sent] if isinstance(sent, dict) else sent
+                X = self._encode(sent)
+                got = json.loads(r["response"] or "{}").get("predictions") or []
+                labels = np.asarray([p.get("label") for p in got]) if len(got) == len(sent) else None
+            except (ValueError, KeyError, TypeError, AttributeError, MlsiegeError):
+                continue  # a record this version cannot read: skip it rather than stop following
+            self._detect(r["key_id"], X, Answers(labels), peer=True)
+        return after
 
 
 def alert_record(alert: Alert, action: str) -> dict[str, Any]:

@@ -35,8 +35,8 @@ ATTACKER = "attacker"
 
 
 def _load(pipeline: PipelineSpec, base: Path) -> dict[str, Any]:
-    from mlsiege.cli.io import read_schema, read_table
-    from mlsiege.schema import infer_schema
+    from mlsiege.datasets.tables import read_table
+    from mlsiege.schema import infer_schema, read_schema
 
     art = pipeline.artefacts
     if "data" not in art or "label" not in art:
@@ -195,7 +195,7 @@ def dynamic_audit(pipeline: PipelineSpec, base: Path, *, budget: int = 200, seed
     """Run what the artefacts allow; returns (dynamic results, extra findings, generalization)."""
     from mlsiege.lifecycle.generalization import novel_class_test
     from mlsiege.report.findings import Finding
-    from mlsiege.scenarios.scan_inputs import load_trainer
+    from mlsiege.training import load_trainer
 
     art = pipeline.artefacts
     data = _load(pipeline, base)

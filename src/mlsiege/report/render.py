@@ -1,18 +1,14 @@
 """Turn a ``report.json`` document back into ``report.html`` (used by ``mlsiege report DIR``).
 
 Every page is built from the JSON alone, so re-rendering a report never needs the model, the
-data or a query. ``scan`` and ``campaign`` documents get their own layouts; any other kind (the
-scenarios') gets a generic page: its ``summary``, its ``findings`` and a table per list of
-records. Scenarios with richer pages register a renderer with :func:`register_renderer` in
-``mlsiege/report/<word>.py``, where ``<word>`` is the first word of their kind
-(``lifecycle-audit`` -> ``mlsiege.report.lifecycle``); it is imported when such a report is
-rendered.
+data or a query. ``scan``, ``campaign`` and ``lifecycle-audit`` documents get their own layouts
+(named in :func:`_builtin_renderers`, imported by name, never found by string); any other kind
+(the scenarios') gets a generic page: its ``summary``, its ``findings`` and a table per list of
+records. A user's own kind can get a richer page with :func:`register_renderer`.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,27 +33,16 @@ def register_renderer(kind: str, renderer: Callable[[Mapping[str, Any]], HtmlRep
 def render_document(document: Mapping[str, Any]) -> HtmlReport:
     """The HTML report of a ``report.json`` document, by its ``kind``."""
     kind = str(document.get("kind", ""))
-    if kind not in _RENDERERS:
-        _load_renderer(kind)
-    if kind in _RENDERERS:
-        return _RENDERERS[kind](document)
-    if kind == "scan":
-        return _scan_page(document)
-    if kind == "campaign":
-        from mlsiege.campaign.report import campaign_page
-
-        return campaign_page(document)
-    return _generic_page(document)
+    renderer = _RENDERERS.get(kind) or _builtin_renderers().get(kind)
+    return renderer(document) if renderer is not None else _generic_page(document)
 
 
-def _load_renderer(kind: str) -> None:
-    """Import ``mlsiege.report.<first word of kind>`` so it can register its renderer."""
-    stem = kind.split("-")[0].replace(".", "")
-    if not stem.isidentifier() or stem in ("render", "html", "json_report", "findings", "rules"):
-        return
-    name = f"mlsiege.report.{stem}"
-    if importlib.util.find_spec(name) is not None:
-        importlib.import_module(name)
+def _builtin_renderers() -> dict[str, Callable[[Mapping[str, Any]], HtmlReport]]:
+    """The kinds mlsiege renders with their own page (imported here, when a report is rendered)."""
+    from mlsiege.report.campaign import campaign_page
+    from mlsiege.report.lifecycle import lifecycle_page
+
+    return {"scan": _scan_page, "campaign": campaign_page, "lifecycle-audit": lifecycle_page}
 
 
 def render_dir(directory: str | Path) -> Path:

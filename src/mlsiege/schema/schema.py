@@ -24,7 +24,7 @@ from mlsiege.errors import DataValidationError, SchemaError
 from mlsiege.schema.expressions import Expression
 from mlsiege.schema.features import Constraint, Feature
 
-__all__ = ["Schema", "Violation"]
+__all__ = ["Schema", "Violation", "read_schema"]
 
 SCHEMA_VERSION = 1
 ATOL = 1e-6
@@ -405,6 +405,14 @@ def _norm(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value)
+
+
+def read_schema(path: str | Path) -> Schema:
+    """The schema in a YAML file; a missing file is a one-line :class:`DataValidationError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataValidationError(f"schema file not found: {path}")
+    return Schema.from_yaml(path)
 
 
 def _looks_like_path(source: str | Path) -> bool:

@@ -25,7 +25,9 @@ class Alert:
     related
         Other keys whose queries the offending query matched (cross-key detection).
     detail
-        A short human sentence.
+        A short human sentence stating the evidence.
+    extra
+        The evidence as numbers (what was counted, against which threshold).
     """
 
     key: str
@@ -44,4 +46,5 @@ class Alert:
             "score": self.score,
             "related": list(self.related),
             "detail": self.detail,
+            "evidence": dict(self.extra),
         }

@@ -9,6 +9,11 @@ rows do not, so here the pieces are ``n_hashes`` random feature subsets, each qu
 of ``step`` (in units of the feature's range) with a random offset, as in locality-sensitive
 hashing. A query *matches* an earlier one when they share at least ``match`` hashes; a key is
 flagged once ``min_matches`` of its queries matched. The alert names the matched keys too.
+
+An *exact* repeat of a row already in the window (a client retrying, or many clients sending
+the same row of a public data set) is neither matched nor counted: the model's answer to it is
+already known, so it teaches an attacker nothing, whereas probing needs rows that differ a
+little. Only near-duplicates (distinct rows in the same cells) are evidence.
 """
 
 from __future__ import annotations
@@ -116,6 +121,8 @@ class FingerprintDetector:
         self._owner: dict[int, str] = {}
         self._matches: Counter[str] = Counter()
         self._flagged: set[str] = set()
+        self._exact: Counter[bytes] = Counter()  # rows of the window, byte-exact, with their count
+        self.repeats: Counter[str] = Counter()  # exact repeats skipped, per key (for the evidence)
 
     def fingerprints(self, rows: np.ndarray) -> np.ndarray:
         """``(n, n_hashes)`` hash values of ``rows``."""
@@ -131,15 +138,20 @@ class FingerprintDetector:
         """Match ``rows`` sent by ``key`` against the window, then add them to it."""
         cfg = self.config
         alerts: list[Alert] = []
-        for i, hashes in enumerate(self.fingerprints(rows)):
+        X = np.atleast_2d(np.asarray(rows, dtype=float))
+        for i, hashes in enumerate(self.fingerprints(X)):
             qid = query + i
+            exact = X[i].tobytes()
+            if self._exact[exact]:
+                self.repeats[key] += 1  # an exact repeat carries no new information
+                continue
             votes: Counter[int] = Counter()
             for h in hashes.tolist():
                 bucket = self._table.get(h)
                 if bucket:
                     votes.update(set(bucket))
             matched = [q for q, n in votes.items() if n >= cfg.match]
-            self._insert(key, qid, hashes)
+            self._insert(key, qid, hashes, exact)
             if not matched:
                 continue
             self._matches[key] += 1
@@ -148,22 +160,33 @@ class FingerprintDetector:
             self._flagged.add(key)
             related = tuple(sorted({self._owner[q] for q in matched if q in self._owner}))
             best = max(votes[q] for q in matched)
+            others = [k for k in related if k != key]
+            evidence = {"near_duplicates": self._matches[key], "min_matches": cfg.min_matches,
+                        "shared_hashes": int(best), "of_hashes": cfg.n_hashes, "matched_keys": list(related),
+                        "exact_repeats_ignored": self.repeats[key]}
             alerts.append(Alert(key, self.name, qid, float(best), related=related,
-                                detail=f"{self._matches[key]} queries nearly repeat earlier ones "
-                                       f"(keys {', '.join(related) or key})"))
+                                detail=f"{self._matches[key]} of this key's queries are near-duplicates (not "
+                                       f"identical) of earlier queries, sharing {best} of {cfg.n_hashes} "
+                                       f"cell hashes; matched keys: {', '.join(others) or 'its own only'}; "
+                                       f"{self.repeats[key]} exact repeats ignored",
+                                extra=evidence))
         return alerts
 
-    def _insert(self, key: str, qid: int, hashes: np.ndarray) -> None:
+    def _insert(self, key: str, qid: int, hashes: np.ndarray, exact: bytes = b"") -> None:
         for h in hashes.tolist():
             bucket = self._table.get(h)
             if bucket is None:
                 bucket = self._table[h] = deque(maxlen=self.config.bucket)
             bucket.append(qid)
-        self._window.append((qid, hashes))
+        self._window.append((qid, hashes, exact))
         self._owner[qid] = key
+        self._exact[exact] += 1
         while len(self._window) > self.config.window:
-            old, old_hashes = self._window.popleft()
+            old, old_hashes, old_exact = self._window.popleft()
             self._owner.pop(old, None)
+            self._exact[old_exact] -= 1
+            if self._exact[old_exact] <= 0:
+                del self._exact[old_exact]
             for h in old_hashes.tolist():
                 bucket = self._table.get(h)
                 if bucket and bucket[0] == old:
@@ -178,3 +201,5 @@ class FingerprintDetector:
         self._owner.clear()
         self._matches.clear()
         self._flagged.clear()
+        self._exact.clear()
+        self.repeats.clear()

@@ -9,7 +9,9 @@ client. Natural tabular rows give heavy-tailed distances (a few outlying records
 everything), so by default the test runs on ``log(distance + floor)``: a log-normal fits natural
 traffic well while a probing stream still piles up tiny distances. Distances are measured in the schema's scaled space (each feature divided by its range)
 so every feature weighs alike; when predicted labels are given, the closest earlier query is
-sought among those of the same label, as in the paper.
+sought among those of the same label, as in the paper. A row identical to one the key sent
+before (a retry) is skipped: its distance of 0 says nothing about probing, and counting it made a
+client that retried one row three times look like a boundary walk.
 """
 
 from __future__ import annotations
@@ -84,12 +86,13 @@ class _Ring:
 
 
 class _KeyState:
-    __slots__ = ("distances", "flagged", "groups")
+    __slots__ = ("distances", "flagged", "groups", "repeats")
 
     def __init__(self, window: int) -> None:
         self.groups: dict[object, _Ring] = {}
         self.distances: deque[float] = deque(maxlen=window)
         self.flagged = False
+        self.repeats = 0
 
 
 class PradaDetector:
@@ -170,6 +173,9 @@ class PradaDetector:
                 grown.count = seen.count
                 seen = state.groups[group] = grown
             d = seen.nearest(x)
+            if d == 0.0:
+                state.repeats += 1  # the key's own row again: a retry, not a probe
+                continue
             if d is not None:
                 state.distances.append(d)
             seen.add(x)
@@ -178,8 +184,14 @@ class PradaDetector:
             w = self._w(np.fromiter(state.distances, float))
             if w < cfg.threshold:
                 state.flagged = True
-                alerts.append(Alert(key, self.name, query + i, w,
-                                    detail=f"query distances are not normal (W={w:.3f} < {cfg.threshold})"))
+                n = len(state.distances)
+                alerts.append(Alert(
+                    key, self.name, query + i, w,
+                    detail=f"the distances between this key's last {n} distinct queries and its nearest "
+                           f"earlier ones are not {'log-' if cfg.log else ''}normal (Shapiro-Wilk W={w:.3f} < "
+                           f"{cfg.threshold}); {state.repeats} exact repeats ignored",
+                    extra={"shapiro_w": round(w, 4), "threshold": cfg.threshold, "distances": n,
+                           "exact_repeats_ignored": state.repeats}))
         return alerts
 
 
