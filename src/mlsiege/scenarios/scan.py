@@ -31,7 +31,15 @@ import numpy as np
 
 from mlsiege.attacks.evasion.units import SCALES, distance_unit
 from mlsiege.errors import ConfigError, MlsiegeError, TargetError
-from mlsiege.scenarios.scan_steps import Tick, _answers_since, _fidelity, _role_api, _run_evasion
+from mlsiege.scenarios.scan_steps import (
+    Tick,
+    _answers_since,
+    _fidelity,
+    _role_api,
+    _run_evasion,
+    outcome_kind,
+    tree_rules,
+)
 from mlsiege.schema import Schema
 from mlsiege.targets import Budgeted, LabelOnly, Rounded, TopK
 
@@ -309,7 +317,7 @@ def _run_extraction(role: str, name: str, recipe: Callable[..., Any], root: Budg
                     X: np.ndarray, y: np.ndarray | None, probe: dict[str, Any], share: int,
                     schema: Schema, config: ScanConfig) -> dict[str, Any]:
     from sklearn.base import clone
-    from sklearn.tree import DecisionTreeClassifier, export_text
+    from sklearn.tree import DecisionTreeClassifier
 
     step: dict[str, Any] = {"name": role, "role": role, "recipe": name, "budget": int(share)}
     first, used_before = len(root.log.records), root.queries_used
@@ -345,8 +353,10 @@ def _run_extraction(role: str, name: str, recipe: Callable[..., Any], root: Budg
     rules_fidelity = None
     if rules is None and len(answers) >= 4 and len(np.unique(answers)) > 1:
         tree = DecisionTreeClassifier(max_depth=3, random_state=config.seed).fit(asked, answers)
-        rules = export_text(tree, feature_names=list(schema.names), decimals=3)
+        rules = tree_rules(tree, schema, kind=outcome_kind(target))
         rules_fidelity = _fidelity(tree, eval_X, eval_labels)
+    elif rules is not None and hasattr(rules, "to_text"):
+        rules = rules.to_text()
     elif rules is not None and not isinstance(rules, str):
         rules = "\n".join(str(r) for r in rules)
     metrics = {
@@ -379,6 +389,9 @@ def _hardening(target: Any, probe: dict[str, Any], outcome: ScanOutcome) -> list
     """What each output-hardening wrapper would change in the answers the probe saw."""
     evade_score = (outcome.step("evasion_score") or {}).get("metrics", {}).get("success_rate")
     evade_label = (outcome.step("evasion_label") or {}).get("metrics", {}).get("success_rate")
+    if evade_score is not None and evade_label is not None:
+        # an API that reveals scores reveals the decision too: the label-only attack works on it
+        evade_score = max(evade_score, evade_label)
     proba = probe["proba"]
     if proba is None:
         return [{"control": "as deployed", "reveals": outcome.target["outputs"], "distinct_outputs": None,

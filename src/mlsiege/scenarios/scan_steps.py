@@ -174,3 +174,57 @@ def _first_flip(root: Budgeted, first_record: int, x: np.ndarray, label: Any, sc
     flipped = (answers != label) & schema.valid_mask(asked, np.repeat(x, len(asked), axis=0))
     hits = np.flatnonzero(flipped)
     return int(hits[0] + 1) if len(hits) else int(len(answers))
+
+
+def outcome_kind(target: Any) -> str:
+    """``"scorer"`` for an accept/reject detector, else ``"classifier"`` (how rules are worded)."""
+    return "scorer" if hasattr(target, "score") and not hasattr(target, "predict") else "classifier"
+
+
+def tree_rules(tree: Any, schema: Schema, kind: str = "classifier", max_levels: int = 6) -> str:
+    """A fitted decision tree's leaves as readable rules, with level names and whole numbers.
+
+    A split on a categorical code (``service <= 23.5``) reads as the levels on that side
+    (``service in {http, smtp, ...}``), a 0/1 feature as ``= 0`` / ``= 1``, an integer threshold
+    as ``<= 23``. For a classifier each leaf says which answer it gives; for an accept/reject
+    detector (``kind="scorer"``), 1 reads as "rejected".
+    """
+    t = tree.tree_
+    classes = list(tree.classes_)
+    lines: list[str] = []
+
+    def walk(node: int, path: list[str]) -> None:
+        if t.children_left[node] == -1:
+            counts = t.value[node][0]
+            answer = classes[int(np.argmax(counts))]
+            share = float(np.max(counts) / max(np.sum(counts), 1e-12))
+            said = ("rejected" if answer == 1 else "accepted") if kind == "scorer" else f"answers {answer!r}"
+            lines.append(f"{said} when {' AND '.join(path) or 'always'}  [{int(t.n_node_samples[node])} rows, "
+                         f"{share:.0%} agree]")
+            return
+        j, thr = int(t.feature[node]), float(t.threshold[node])
+        walk(int(t.children_left[node]), [*path, _split_text(schema, j, thr, False, max_levels)])
+        walk(int(t.children_right[node]), [*path, _split_text(schema, j, thr, True, max_levels)])
+
+    walk(0, [])
+    return "\n".join(lines)
+
+
+def _split_text(schema: Schema, j: int, threshold: float, above: bool, max_levels: int) -> str:
+    f = schema.features[j]
+    if f.type == "categorical":
+        levels = [str(v) for v in f.levels or ()]
+        k = int(np.floor(threshold)) + 1
+        side, other = (levels[k:], levels[:k]) if above else (levels[:k], levels[k:])
+        if len(side) == 1:
+            return f"{f.name} = {side[0]}"
+        if len(side) > max_levels and len(other) < len(side):
+            shown = ", ".join(other[:max_levels]) + (f", ... ({len(other)} levels)" if len(other) > max_levels else "")
+            return f"{f.name} not in {{{shown}}}"
+        shown = ", ".join(side[:max_levels]) + (f", ... ({len(side)} levels)" if len(side) > max_levels else "")
+        return f"{f.name} in {{{shown}}}"
+    if f.type == "binary":
+        return f"{f.name} = {1 if above else 0}"
+    if f.type == "integer":
+        return f"{f.name} >= {int(np.floor(threshold)) + 1}" if above else f"{f.name} <= {int(np.floor(threshold))}"
+    return f"{f.name} {'>' if above else '<='} {threshold:.4g}"
