@@ -197,6 +197,7 @@ def tree_rules(tree: Any, schema: Schema, kind: str = "classifier", max_levels: 
         if t.children_left[node] == -1:
             counts = t.value[node][0]
             answer = classes[int(np.argmax(counts))]
+            answer = answer.item() if isinstance(answer, np.generic) else answer
             share = float(np.max(counts) / max(np.sum(counts), 1e-12))
             said = ("rejected" if answer == 1 else "accepted") if kind == "scorer" else f"answers {answer!r}"
             lines.append(f"{said} when {' AND '.join(path) or 'always'}  [{int(t.n_node_samples[node])} rows, "
