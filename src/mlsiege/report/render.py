@@ -71,6 +71,9 @@ def scan_summary(document: Mapping[str, Any]) -> dict[str, Any]:
     fidelity = steps.get("extraction", {}).get("metrics", {}).get("fidelity")
     if fidelity is not None:
         out["extraction fidelity"] = f"{fidelity:.0%}"
+    unit = document.get("distance_unit")
+    if unit:
+        out["distance unit"] = f"{unit.get('name')}: {unit.get('text')}"
     if "seconds" in document:
         out["seconds"] = document["seconds"]
     return out
@@ -103,7 +106,8 @@ def _scan_page(doc: Mapping[str, Any]) -> HtmlReport:
             fig = go.Figure()
             for s in sizes:
                 fig.add_trace(go.Box(y=s["curve"]["perturbation_l2"], name=s["metrics"].get("api"), boxpoints="all"))
-            fig.update_layout(yaxis_title="L2 distance (feature ranges as units)", height=360, margin={"t": 20})
+            unit = (doc.get("distance_unit") or {}).get("name", "range")  # reports before the unit was named used ranges
+            fig.update_layout(yaxis_title=f"L2 distance (unit: {unit})", height=360, margin={"t": 20})
             rep.add_figure("Perturbation sizes of successful evasions", fig)
     extraction = next((s for s in steps if s["role"] == "extraction"), None)
     if extraction and extraction.get("curve", {}).get("queries"):
