@@ -17,7 +17,7 @@ from mlsiege.defenses.reco.flagging import (
     significant,
 )
 from mlsiege.defenses.reco.rating_stats import FEATURES, profile_statistics
-from mlsiege.errors import ConfigError
+from mlsiege.errors import ConfigError, DataValidationError
 from mlsiege.metrics.reco_detection import detection_scores
 
 
@@ -104,6 +104,14 @@ def test_pca_flags_significant_or_a_fixed_share():
     assert shilling_pca_mehta2007(R).flagged.sum() < R.shape[0] * 0.05
     with pytest.raises(ConfigError):
         shilling_pca_mehta2007(R, flag_fraction=2.0)
+
+
+def test_pca_refuses_a_log_without_rating_variation_in_one_line():
+    R, _, _ = rating_log(3)
+    R = R.copy()
+    R.data[:] = 1.0  # an implicit log: each account's values are all alike
+    with pytest.raises(DataValidationError, match="implicit"):
+        shilling_pca_mehta2007(R)
 
 
 def test_calibration_helpers():

@@ -20,7 +20,7 @@ from mlsiege.defenses.reco.flagging import (
 from mlsiege.defenses.reco.fresh_crowds import fresh_lockstep
 from mlsiege.defenses.reco.profiles import account_features, fisher_combine
 from mlsiege.defenses.reco.synchrony import DAY
-from mlsiege.errors import ConfigError
+from mlsiege.errors import ConfigError, DataValidationError
 from mlsiege.results import DefenseResult
 
 __all__ = [
@@ -80,6 +80,12 @@ def shilling_pca_mehta2007(interactions, *, timestamps=None, follows=None, seed:
     std = np.sqrt(np.maximum(sq - mean**2, 0.0))
     z = (eng.value - mean[eng.user]) / np.where(std[eng.user] > 0, std[eng.user], 1.0)
     Z = sp.csr_matrix((z, (eng.user, eng.item)), shape=(eng.n_users, eng.n_items))
+    Z.eliminate_zeros()
+    if Z.nnz == 0 or min(Z.shape) < 2:
+        # every account gives all its items the same value (an implicit or single-valued log):
+        # there is no rating pattern for the accounts to correlate on (ARPACK would fail on it)
+        raise DataValidationError("shilling_pca_mehta2007 needs explicit ratings that vary within accounts; "
+                                  "every account here rates all its items alike (an implicit log?): use a detector for implicit logs")
     k = min(config.components, min(Z.shape) - 1)
     v0 = np.random.default_rng(seed).uniform(-1, 1, min(Z.shape))
     U, _, _ = svds(Z, k=k, v0=v0)
