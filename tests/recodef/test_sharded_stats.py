@@ -33,3 +33,19 @@ def test_bad_options_are_named(platform):
         account_statistics(platform.interactions, executor="spark")
     with pytest.raises(ConfigError, match="shards"):
         account_statistics(platform.interactions, shards=0)
+
+
+def test_sharded_on_ray_equals_whole(platform):
+    """The scale-out path itself: shards as Ray tasks on a local Ray instance (2 CPUs)."""
+    ray = pytest.importorskip("ray")
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to start Ray is a reason to skip, said
+        pytest.skip(f"ray failed to start: {exc}")
+    try:
+        got = account_statistics(platform.interactions, platform.timestamps, shards=4, executor="ray", address=None)
+    finally:
+        ray.shutdown()
+    whole = account_features(as_engagements(platform.interactions, platform.timestamps), sync=False)
+    for name in FEATURES:
+        np.testing.assert_allclose(got[name], whole[name], equal_nan=True)

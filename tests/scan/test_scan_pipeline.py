@@ -40,7 +40,9 @@ def test_scan_runs_every_role_within_budget_and_yields_findings():
     assert ev["curve"]["success_rate"][-1] == ev["metrics"]["success_rate"]
     ex = out.step("extraction")
     assert ex["metrics"]["fidelity"] > 0.6 and ex["curve"]["queries"]
-    assert ex["rules"].startswith("|--- f")  # a depth-3 tree fitted on the answers
+    # a depth-3 tree fitted on the answers, one readable rule per leaf with its support
+    rules = ex["rules"].splitlines()
+    assert 2 <= len(rules) <= 8 and all(r.startswith("answers ") and " when f" in r and "% agree]" in r for r in rules)
     assert out.step("poisoning")["metrics"]["recipes"][0]["fraction"] == pytest.approx(0.3, abs=0.01)
     assert [h["control"] for h in out.hardening][:2] == ["as deployed", "LabelOnly"]
     findings = scan_findings(out.to_payload())
