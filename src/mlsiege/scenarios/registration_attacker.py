@@ -5,9 +5,13 @@ accounts (one per phony registration), part freshly created and part bought aged
 the registration endpoint's accept/reject answer, through a :class:`~mlsiege.targets.Budgeted`
 probe channel, and uses simple heuristics a real operator would:
 
-1. **one-feature probing** (greedy coordinate search): from a template, vary one form field at a
-   time over its values and keep the values the endpoint accepts; when no value is accepted the
-   operator falls back to a human-looking default;
+1. **one-feature probing** (greedy coordinate search), the library's
+   :func:`~mlsiege.attacks.extraction.levels.sweep_levels` (the step of the
+   ``level_sweep_lowd2005`` extraction recipe): from template rows, vary one form field at a
+   time over its values and keep the values the endpoint accepts. The operator's own part:
+   the templates, the order of the fields, a coarse grid for the hour and the day, the form's
+   validation as the repair of every probe (:func:`make_valid`), and a human-looking default
+   when no value is accepted;
 2. **threshold bisection** on the fill time: the fastest form fill that still passes, found with
    the library's :func:`~mlsiege.attacks.evasion.threshold_bisection` (doubling steps, then
    bisection) on each template row;
@@ -19,8 +23,8 @@ The recovered rules are a decision-rule extraction in the spirit of Tramèr et a
 "Stealing Machine Learning Models via Prediction APIs"), done with the cheapest queries.
 
 The botnet knows only what a real operator would: the public form (the schema: its fields, their
-values and the form's own validation rules, such as the minimum time per field) and the answers
-to its probes. It does not know how the platform's users are spread over countries: it rents
+values, read from the schema, and the form's own validation rules, such as the minimum time per
+field) and the answers to its probes. It does not know how the platform's users are spread over countries: it rents
 proxies evenly over the form's countries, and learns which of its accounts and proxies are worth
 using from the endpoint's answers (:func:`verify_rules`).
 """
