@@ -40,7 +40,6 @@ from mlsiege.attacks.evasion import threshold_bisection
 from mlsiege.attacks.evasion.probing import ThresholdConfig
 from mlsiege.attacks.extraction.levels import LevelSweepConfig, sweep_levels
 from mlsiege.errors import ConfigError, QueryBudgetExceeded
-from mlsiege.sim.registration import ASN, COUNTRY
 
 __all__ = ["BotnetConfig", "Infrastructure", "ProbeChannel", "Rules", "craft_registrations", "recover_rules"]
 
@@ -95,18 +94,24 @@ class BotnetConfig:
 
 @dataclass
 class Infrastructure:
-    """Server-observed facts of the botnet's proxies and accounts (immutable for the attacker)."""
+    """Server-observed facts of the botnet's proxies and accounts (immutable for the attacker).
+
+    ``schema`` is the public form: the proxies' countries and network types are coded with its levels.
+    """
 
     config: BotnetConfig
     seed: int
+    schema: Any
     rng: np.random.Generator = field(init=False)
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng([self.seed, 4_099])
         n = self.config.subnets
+        asn = self.schema["asn_type"].levels
         self.subnet_ids = ATTACKER_SUBNETS + np.arange(n) + 10_000 * (self.seed % 1000)
-        self.subnet_asn = np.where(self.rng.random(n) < 0.7, ASN.index("residential"), ASN.index("mobile"))
-        self.subnet_country = self.rng.integers(0, len(COUNTRY), n)  # evenly: the operator knows no user base
+        self.subnet_asn = np.where(self.rng.random(n) < 0.7, asn.index("residential"), asn.index("mobile"))
+        countries = len(self.schema["ip_country"].levels)
+        self.subnet_country = self.rng.integers(0, countries, n)  # evenly: the operator knows no user base
 
     def accounts(self, n: int) -> np.ndarray:
         """Ages (days) of ``n`` accounts from the budget: fresh ones and bought aged ones."""
