@@ -107,3 +107,49 @@ def test_cli_scenario_run_writes_reports(tmp_path):
     assert (out / "report.html").stat().st_size > 10_000
     bad = CliRunner().invoke(app, ["scenario", "run", "registration-botnet", "--profiles", "nope", "--out", str(out)])
     assert bad.exit_code == 2 and "unknown profile" in bad.output
+
+
+class _KnownGate:
+    """An endpoint whose rules are known: it refuses headless browsers and disposable e-mail."""
+
+    def __init__(self, schema):
+        self.schema = schema
+        self.rows = 0
+
+    def probe(self, X, subnets):
+        self.rows += len(X)
+        s = self.schema
+        refuse = (X[:, s.index("device")] == s["device"].levels.index("headless")) | (
+            X[:, s.index("email_provider")] == s["email_provider"].levels.index("disposable"))
+        return refuse.astype(int)
+
+
+def test_botnet_recovers_a_known_gate_through_the_library_sweep():
+    from mlsiege.scenarios.registration_attacker import (
+        BotnetConfig,
+        Infrastructure,
+        ProbeChannel,
+        recover_rules,
+    )
+    from mlsiege.targets import Budgeted
+
+    schema = registration_schema()
+    gate = _KnownGate(schema)
+    infra = Infrastructure(BotnetConfig(accounts=40, probes=600, subnets=10), seed=0, schema=schema)
+    oracle = Budgeted(ProbeChannel(gate, infra), 600, caller="botnet", log_io=False)
+    rules = recover_rules(oracle, schema, infra, seed=0).to_dict(schema)
+    assert "headless" not in rules["device"] and len(rules["device"]) == 3
+    assert "disposable" not in rules["email_provider"] and len(rules["email_provider"]) == 7
+    assert gate.rows == oracle.queries_used <= 600
+
+
+def test_attacker_reads_the_public_form_not_the_simulator():
+    import ast
+    import inspect
+
+    from mlsiege.scenarios import registration_attacker
+
+    tree = ast.parse(inspect.getsource(registration_attacker))
+    sources = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not {m for m in sources if m and m.startswith("mlsiege.sim")}, sources
+    assert "mlsiege.attacks.extraction.levels" in sources and "mlsiege.attacks.evasion" in sources

@@ -5,9 +5,13 @@ accounts (one per phony registration), part freshly created and part bought aged
 the registration endpoint's accept/reject answer, through a :class:`~mlsiege.targets.Budgeted`
 probe channel, and uses simple heuristics a real operator would:
 
-1. **one-feature probing** (greedy coordinate search): from a template, vary one form field at a
-   time over its values and keep the values the endpoint accepts; when no value is accepted the
-   operator falls back to a human-looking default;
+1. **one-feature probing** (greedy coordinate search), the library's
+   :func:`~mlsiege.attacks.extraction.levels.sweep_levels` (the step of the
+   ``level_sweep_lowd2005`` extraction recipe): from template rows, vary one form field at a
+   time over its values and keep the values the endpoint accepts. The operator's own part:
+   the templates, the order of the fields, a coarse grid for the hour and the day, the form's
+   validation as the repair of every probe (:func:`make_valid`), and a human-looking default
+   when no value is accepted;
 2. **threshold bisection** on the fill time: the fastest form fill that still passes, found with
    the library's :func:`~mlsiege.attacks.evasion.threshold_bisection` (doubling steps, then
    bisection) on each template row;
@@ -19,8 +23,8 @@ The recovered rules are a decision-rule extraction in the spirit of Tramèr et a
 "Stealing Machine Learning Models via Prediction APIs"), done with the cheapest queries.
 
 The botnet knows only what a real operator would: the public form (the schema: its fields, their
-values and the form's own validation rules, such as the minimum time per field) and the answers
-to its probes. It does not know how the platform's users are spread over countries: it rents
+values, read from the schema, and the form's own validation rules, such as the minimum time per
+field) and the answers to its probes. It does not know how the platform's users are spread over countries: it rents
 proxies evenly over the form's countries, and learns which of its accounts and proxies are worth
 using from the endpoint's answers (:func:`verify_rules`).
 """
@@ -34,16 +38,15 @@ import numpy as np
 
 from mlsiege.attacks.evasion import threshold_bisection
 from mlsiege.attacks.evasion.probing import ThresholdConfig
+from mlsiege.attacks.extraction.levels import LevelSweepConfig, sweep_levels
 from mlsiege.errors import ConfigError, QueryBudgetExceeded
-from mlsiege.sim.registration import ASN, COUNTRY, DEVICE, EMAIL, REFERRER
 
 __all__ = ["BotnetConfig", "Infrastructure", "ProbeChannel", "Rules", "craft_registrations", "recover_rules"]
 
 ATTACKER_SUBNETS = 2 * 10**12  # subnet ids of the botnet's proxies start here
 AGE_EDGES = (31, 91, 366)  # the operator sorts its accounts by age: <31, <91, <366, older days
 
-# the form fields the operator probes, in order, and the values tried
-_CATEGORICAL = {"email_provider": EMAIL, "device": DEVICE, "referrer": REFERRER}
+# the form fields the operator probes, in order, and the values it starts from or falls back to
 _ORDER = ("device", "email_provider", "referrer", "optional_fields", "name_email_match", "hour_of_day",
           "days_before_event")
 _NAIVE = {"email_provider": "gmail", "device": "headless", "referrer": "direct", "optional_fields": 0,
@@ -91,18 +94,24 @@ class BotnetConfig:
 
 @dataclass
 class Infrastructure:
-    """Server-observed facts of the botnet's proxies and accounts (immutable for the attacker)."""
+    """Server-observed facts of the botnet's proxies and accounts (immutable for the attacker).
+
+    ``schema`` is the public form: the proxies' countries and network types are coded with its levels.
+    """
 
     config: BotnetConfig
     seed: int
+    schema: Any
     rng: np.random.Generator = field(init=False)
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng([self.seed, 4_099])
         n = self.config.subnets
+        asn = self.schema["asn_type"].levels
         self.subnet_ids = ATTACKER_SUBNETS + np.arange(n) + 10_000 * (self.seed % 1000)
-        self.subnet_asn = np.where(self.rng.random(n) < 0.7, ASN.index("residential"), ASN.index("mobile"))
-        self.subnet_country = self.rng.integers(0, len(COUNTRY), n)  # evenly: the operator knows no user base
+        self.subnet_asn = np.where(self.rng.random(n) < 0.7, asn.index("residential"), asn.index("mobile"))
+        countries = len(self.schema["ip_country"].levels)
+        self.subnet_country = self.rng.integers(0, countries, n)  # evenly: the operator knows no user base
 
     def accounts(self, n: int) -> np.ndarray:
         """Ages (days) of ``n`` accounts from the budget: fresh ones and bought aged ones."""
@@ -178,19 +187,17 @@ class Rules:
         return out
 
 
-def _code(name: str, value: Any) -> float:
-    return float(_CATEGORICAL[name].index(value)) if name in _CATEGORICAL else float(value)
-
-
-def _grid(name: str, schema: Any) -> np.ndarray:
+def _code(schema: Any, name: str, value: Any) -> float:
+    """Attack-space code of a form value (a categorical's level index, read from the public form)."""
     f = schema[name]
-    if f.type == "categorical":
-        return np.arange(len(f.levels), dtype=float)
-    if name == "hour_of_day":
-        return np.arange(0, 24, 3, dtype=float)
-    if name == "days_before_event":
-        return np.unique(np.linspace(0, f.high, 6).round())
-    return np.arange(f.low, f.high + 1, dtype=float)
+    return float(f.levels.index(value)) if f.type == "categorical" else float(value)
+
+
+def _operator_levels(schema: Any) -> dict[str, np.ndarray]:
+    """The operator's coarse grid for the hour (every 3 hours) and the day (6 evenly spaced days);
+    every other field is tried at every value (:func:`~mlsiege.attacks.extraction.levels.feature_levels`)."""
+    return {"hour_of_day": np.arange(0, 24, 3, dtype=float),
+            "days_before_event": np.unique(np.linspace(0, schema["days_before_event"].high, 6).round())}
 
 
 def _rows(schema: Any, infra: Infrastructure, n: int, values: dict[str, Any], fill: np.ndarray | float,
@@ -198,7 +205,7 @@ def _rows(schema: Any, infra: Infrastructure, n: int, values: dict[str, Any], fi
     """Rows with the given form values on ``n`` of the botnet's accounts and proxies (in ``countries``)."""
     X = np.zeros((n, schema.n_features))
     for name, v in values.items():
-        X[:, schema.index(name)] = _code(name, v) if np.isscalar(v) or isinstance(v, str) else v
+        X[:, schema.index(name)] = _code(schema, name, v) if np.isscalar(v) or isinstance(v, str) else v
     proxy = infra.assign(n, countries)
     X[:, schema.index("ip_country")] = infra.subnet_country[proxy]
     X[:, schema.index("country")] = infra.subnet_country[proxy]  # declare what the IP says
@@ -253,42 +260,30 @@ def _ask(oracle: Any, X: np.ndarray) -> np.ndarray | None:
 
 
 def recover_rules(oracle: Any, schema: Any, infra: Infrastructure, seed: int = 0) -> Rules:
-    """One-feature probing and fill-time bisection against a ``Budgeted`` accept/reject oracle."""
+    """One-feature probing and fill-time bisection against a ``Budgeted`` accept/reject oracle.
+
+    The sweep itself is the library's :func:`~mlsiege.attacks.extraction.levels.sweep_levels`;
+    what is the operator's own: the templates (its naive script, or a human look when the naive
+    script is refused), the order of the fields, the values tried for the hour and the day, the
+    form's own validation as the repair (:func:`make_valid`) and the human-looking fallback.
+    """
     cfg = infra.config
     rng = np.random.default_rng(seed)
     b = cfg.base_rows
-    current = dict(_NAIVE)
-    base = _rows(schema, infra, b, current, 0.0)  # the fastest fill the form allows
+    base = _rows(schema, infra, b, _NAIVE, 0.0)  # the fastest fill the form allows
     base[:, schema.index("fill_seconds")] *= 1.5
     base = make_valid(schema, base)
     ok = _ask(oracle, base)
     if ok is not None and ok.mean() < 0.5:  # the naive script is refused: start from a human look
         base = _rows(schema, infra, b, _HUMAN, _HUMAN_FILL)
-    allowed: dict[str, np.ndarray] = {}
-    for _ in range(cfg.sweeps):
-        for name in _ORDER:
-            j = schema.index(name)
-            grid = _grid(name, schema)
-            X = np.repeat(base[None], len(grid), axis=0)  # (levels, rows, features)
-            X[:, :, j] = grid[:, None]
-            ok = _ask(oracle, make_valid(schema, X.reshape(-1, schema.n_features)))
-            rates = np.full(len(grid), np.nan)
-            if ok is not None:
-                done = len(ok) // b  # levels fully answered
-                rates[:done] = ok[: done * b].reshape(done, b).mean(axis=1)
-            known = ~np.isnan(rates)
-            if not known.any() or np.nanmax(rates) == 0:
-                best = _code(name, _HUMAN[name])  # nothing passes yet: look human
-                allowed[name] = np.array([best])
-            else:
-                top = np.nanmax(rates)
-                keep = known & (rates >= max(0.5 * top, top - 0.2))
-                allowed[name] = grid[keep]
-                best = grid[int(np.nanargmax(rates))]
-            base[:, j] = best
-            base = make_valid(schema, base)
-    fill_min = _bisect_fill(oracle, schema, base)
-    rules = Rules(allowed, fill_min, np.empty((0, schema.n_features)))
+    sweep = sweep_levels(
+        oracle, base, schema, accept=0,
+        config=LevelSweepConfig(features=_ORDER, levels=_operator_levels(schema), sweeps=cfg.sweeps),
+        repair=lambda X: make_valid(schema, X),
+        fallback={name: _code(schema, name, _HUMAN[name]) for name in _ORDER},  # nothing passes yet: look human
+    )
+    fill_min = _bisect_fill(oracle, schema, sweep.templates)
+    rules = Rules(dict(sweep.allowed), fill_min, np.empty((0, schema.n_features)))
     return verify_rules(oracle, rules, schema, infra, rng)
 
 
@@ -367,7 +362,7 @@ def craft_registrations(rules: Rules, schema: Any, infra: Infrastructure, n: int
     """
     values: dict[str, Any] = {}
     for name in _ORDER:
-        pool = rules.allowed.get(name, np.array([_code(name, _HUMAN[name])]))
+        pool = rules.allowed.get(name, np.array([_code(schema, name, _HUMAN[name])]))
         values[name] = rng.choice(pool, n)
     fill = rules.fill_min * rng.uniform(1.2, 3.0, n)
     X = _rows(schema, infra, n, values, fill, rules.countries)

@@ -216,7 +216,7 @@ def _play_profile(cfg: RegistrationBotnetConfig, shared: _Shared, profile: Matur
     for e, world in enumerate(shared.events):
         if progress:
             progress(profile.name, e, cfg.events)
-        infra = Infrastructure(cfg.botnet(), seed=cfg.seed * 7919 + e)
+        infra = Infrastructure(cfg.botnet(), seed=cfg.seed * 7919 + e, schema=schema)
         endpoint = Endpoint(profile, detector, schema, shared.allowed_pairs, seed=cfg.seed,
                             memory=endpoint if profile.has("telemetry_logging") and e else None)
         oracle = Budgeted(ProbeChannel(endpoint, infra), cfg.probes, caller="botnet", log_io=False)
