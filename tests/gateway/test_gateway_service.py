@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import numpy as np
@@ -152,13 +153,27 @@ def test_revoked_key_is_refused(served):
     assert served["client"].delete("/v1/admin/keys/nope", headers={"X-API-Key": served["admin"]}).status_code == 404
 
 
+def wait_for(fn, timeout: float = 10.0):
+    """Detection follows the audit feed a little behind the answers: poll for its outcome."""
+    end = time.monotonic() + timeout
+    while True:
+        got = fn()
+        if got or time.monotonic() > end:
+            return got
+        time.sleep(0.05)
+
+
 def test_probing_is_alerted(served):
     key_id, key = make_key(served, "prober")
     for i in range(6):  # a boundary walk: nearly the same row again and again
         assert predict(served, key, [row(0.45 + 1e-5 * i, 0.41)]).status_code == 200
-    alerts = served["client"].get("/v1/alerts", headers={"X-API-Key": served["admin"]}).json()["alerts"]
-    mine = [a for a in alerts if a["key_id"] == key_id]
-    assert mine and mine[0]["detector"] == "fingerprint" and mine[0]["action"] == "alert"
+
+    def mine():
+        alerts = served["client"].get("/v1/alerts", headers={"X-API-Key": served["admin"]}).json()["alerts"]
+        return [a for a in alerts if a["key_id"] == key_id]
+    found = wait_for(mine)
+    assert found and found[0]["detector"] == "fingerprint" and found[0]["action"] == "alert"
+    assert "near-duplicates" in found[0]["detail"]
 
 
 @pytest.mark.parametrize("action", ["block", "degrade"])
@@ -168,16 +183,27 @@ def test_detection_actions_block_or_degrade(tmp_path, action):
     policy = load_policy({"detection": {"action": action, "degrade_to": {"mode": "labels"}}})
     app = create_app(from_estimator(model, schema=schema), schema, policy=policy,
                      audit=f"sqlite:///{tmp_path / 'a.db'}")
-    key, _ = app.state.gateway.keys.create("bot")
+    key, rec = app.state.gateway.keys.create("bot")
+    admin, _ = app.state.gateway.keys.create("root", ["admin"])
     with ServerThread(app) as server, httpx.Client(base_url=server.url) as c:
         answers = [c.post("/v1/predict", json={"rows": [row(0.2 + 1e-5 * i, 0.3)]}, headers={"X-API-Key": key})
                    for i in range(6)]
+        blocks = wait_for(lambda: c.get("/v1/admin/blocks", headers={"X-API-Key": admin}).json()["blocks"])
+        late = c.post("/v1/predict", json={"rows": [row(0.7, 0.1)]}, headers={"X-API-Key": key})
+        if action == "block":
+            lifted = c.delete(f"/v1/admin/blocks/{rec.key_id}", headers={"X-API-Key": admin})
+            again = c.post("/v1/predict", json={"rows": [row(0.7, 0.1)]}, headers={"X-API-Key": key})
+            assert lifted.status_code == 200 and lifted.json()["lifted"][0]["key_id"] == rec.key_id
+            assert again.status_code == 200
+            assert c.delete(f"/v1/admin/blocks/{rec.key_id}", headers={"X-API-Key": admin}).status_code == 404
     assert answers[0].status_code == 200 and "proba" in answers[0].json()["predictions"][0]
+    assert blocks and blocks[0]["key_id"] == rec.key_id and blocks[0]["action"] == action
+    assert blocks[0]["evidence"]["near_duplicates"] >= 2  # the decision states its evidence
     if action == "block":
-        assert answers[-1].status_code == 403
+        assert late.status_code == 403
     else:
-        assert answers[-1].status_code == 200
-        assert set(answers[-1].json()["predictions"][0]) == {"label"}
+        assert late.status_code == 200
+        assert set(late.json()["predictions"][0]) == {"label"}
 
 
 def test_rate_limits_and_quotas_answer_429(tmp_path):

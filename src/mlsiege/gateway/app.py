@@ -17,6 +17,7 @@ from mlsiege.defenses.serving.alerts import Alert
 from mlsiege.errors import ConfigError
 from mlsiege.extras import require
 from mlsiege.gateway.audit import AuditLog
+from mlsiege.gateway.detection import BlockStore, DetectionService
 from mlsiege.gateway.engine import Engine, Outcome, alert_record
 from mlsiege.gateway.keys import ApiKey, KeyStore
 from mlsiege.gateway.limits import RateLimiter, network_prefix
@@ -30,13 +31,19 @@ __all__ = ["Gateway", "create_app"]
 class Gateway:
     """The state behind the app: keys, limits, engine, audit. Built by :func:`create_app`."""
 
-    def __init__(self, target: Any, schema: Any, policy: GatewayPolicy, audit_url: str) -> None:
+    def __init__(self, target: Any, schema: Any, policy: GatewayPolicy, audit_url: str,
+                 reference: Any = None) -> None:
         self.schema, self.policy = schema, policy
         self.audit = AuditLog(audit_url)
         self.keys = KeyStore(open_database(audit_url))
         self.key_limits = RateLimiter(policy.per_key)
         self.prefix_limits = RateLimiter(policy.per_prefix)
-        self.engine = Engine(target, schema, policy, on_batch=self._answered, on_alert=self._on_alert)
+        self.engine = Engine(target, schema, policy, on_batch=self._answered)
+        self.blocks = BlockStore(self.keys.db)
+        self.detection = (DetectionService(audit_url, schema, policy, reference=reference, on_alert=self._on_alert)
+                          if policy.detection else None)
+        if self.detection is not None:  # one set each, shared with the detection thread
+            self.engine.blocked, self.engine.degraded = self.detection.blocked, self.detection.degraded
         self.started = time.time()
         self._dumps = require("orjson", extra="web").dumps
 
@@ -56,10 +63,12 @@ class Gateway:
 
         self.audit.append_many(records, committed)
 
-    def _on_alert(self, alert: Alert, action: str) -> None:
-        self.audit.alert(alert_record(alert, action))
+    def _on_alert(self, alert: Alert, action: str, audit_id: int | None = None) -> None:
+        self.audit.alert(alert_record(alert, action, audit_id))
 
     def close(self) -> None:
+        if self.detection is not None:
+            self.detection.close()
         self.engine.close()
         self.audit.close()
 
@@ -104,9 +113,11 @@ def _record(request: Any, key_id: str | None, status: int, *, rows: int = 0, fir
 
 
 def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
-               audit: str = "sqlite:///audit.db") -> Any:
+               audit: str = "sqlite:///audit.db", reference: Any = None) -> Any:
     """Build the gateway app around a loaded target and its schema.
 
+    ``reference`` (real rows in attack space, e.g. the training data) anchors the distribution
+    tests of detection; without it they learn a reference from the traffic.
     ``app.state.gateway`` holds the :class:`Gateway`; it is closed on shutdown.
     """
     fastapi = require("fastapi", extra="web")
@@ -115,7 +126,7 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
     if schema is None:
         raise ConfigError("the gateway needs the schema the rows are validated against")
     policy = policy or GatewayPolicy()
-    gw = Gateway(target, schema, policy, audit)
+    gw = Gateway(target, schema, policy, audit, reference)
     Response = responses.Response
     Request = fastapi.Request
 
@@ -185,6 +196,23 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
                      key: ApiKey = auth("admin")) -> Any:
         found = await asyncio.to_thread(gw.audit.alerts, after=after, limit=limit)
         return await finish(request, key.key_id, 200, {"alerts": found}, redacted={"alerts": len(found)})
+
+    @app.get("/v1/admin/blocks", tags=["admin"], summary="Blocks and degradations by detection, with evidence",
+             responses=_ERRORS)
+    async def list_blocks(request: Request, key: ApiKey = auth("admin")) -> Any:
+        found = await asyncio.to_thread(gw.blocks.flags)
+        return await finish(request, key.key_id, 200, {"blocks": found}, redacted={"blocks": len(found)})
+
+    @app.delete("/v1/admin/blocks/{key_id}", tags=["admin"], summary="Lift detection's decisions about a key",
+                responses={**_ERRORS, 404: {"description": "No block or degradation stands for this key"}})
+    async def lift_block(request: Request, key_id: str, key: ApiKey = auth("admin")) -> Any:
+        try:
+            lifted = await asyncio.to_thread(gw.blocks.lift, key_id, key.key_id)
+        except ConfigError as exc:
+            raise Denied(404, str(exc), key_id=key.key_id) from None
+        if gw.detection is not None:
+            await asyncio.to_thread(gw.detection.refresh)
+        return await finish(request, key.key_id, 200, {"lifted": lifted})
 
     @app.post("/v1/admin/keys", tags=["admin"], summary="Create an API key (shown once)",
               openapi_extra=_KEY_DOC, responses=_ERRORS, status_code=201)

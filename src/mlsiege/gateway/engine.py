@@ -1,9 +1,9 @@
 """Micro-batched prediction with schema validation and stateful detection.
 
 Requests waiting at the same moment are validated and predicted together (one DataFrame, one
-model call), then fed in arrival order to the :class:`~mlsiege.defenses.serving.monitor.QueryMonitor`
-whose alerts drive the policy's action (alert, degrade output, block key). Validation errors stay
-per request: one request's bad row never fails its neighbours.
+model call). Detection does not run here: it follows the audit feed
+(:mod:`mlsiege.gateway.detection`) and shares its decisions through ``blocked`` and ``degraded``.
+Validation errors stay per request: one request's bad row never fails its neighbours.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from mlsiege.defenses.serving.alerts import Alert
-from mlsiege.defenses.serving.monitor import QueryMonitor
 from mlsiege.errors import MlsiegeError
 from mlsiege.gateway.output import Answers, shape
 from mlsiege.gateway.policy import GatewayPolicy, OutputPolicy
@@ -60,8 +59,6 @@ class Engine:
         self._numeric = all(f.type != "categorical" for f in schema.features)
         self.kind = ("classifier" if hasattr(target, "predict_proba") or hasattr(target, "classes_")
                      else "scorer" if hasattr(target, "score") else "regressor")
-        self.monitor = (QueryMonitor(schema.n_features, schema=schema, config=policy.monitor)
-                        if policy.detection else None)
         self.on_alert, self.on_batch = on_alert, on_batch
         self.max_batch = max_batch
         self.blocked: set[str] = set()
@@ -175,22 +172,12 @@ class Engine:
         return Answers(np.asarray(t.predict(X)))
 
     def _detect(self, key_id: str, X: np.ndarray, part: Answers) -> int | None:
-        if self.monitor is None:
-            return None
-        first = self.monitor.seen
-        for alert in self.monitor.observe(key_id, X, part.labels):
-            action = self.policy.action
-            if action == "block":
-                self.blocked.add(alert.key)
-            elif action == "degrade":
-                self.degraded.add(alert.key)
-            if self.on_alert is not None:
-                self.on_alert(alert, action)
-        return first
+        return None  # detection follows the audit feed (mlsiege.gateway.detection)
 
 
-def alert_record(alert: Alert, action: str) -> dict[str, Any]:
-    """The ``alerts`` table row of an alert."""
-    return {"ts": time.time(), "key_id": alert.key, "detector": alert.detector, "query": alert.query,
+def alert_record(alert: Alert, action: str, audit_id: int | None = None) -> dict[str, Any]:
+    """The ``alerts`` table row of an alert (``query``: the audit record holding its row, if known)."""
+    query = alert.query if audit_id is None else audit_id
+    return {"ts": time.time(), "key_id": alert.key, "detector": alert.detector, "query": query,
             "score": alert.score, "related": json.dumps(list(alert.related)), "action": action,
             "detail": alert.detail}

@@ -194,6 +194,12 @@ class FingerprintDetector:
                 if bucket is not None and not bucket:
                     del self._table[h]
 
+    def forget(self, key: str) -> None:
+        """Drop one key's counts and flag (its rows stay in the window: others may match them)."""
+        self._matches.pop(key, None)
+        self._flagged.discard(key)
+        self.repeats.pop(key, None)
+
     def reset(self) -> None:
         """Forget every query and flag."""
         self._table.clear()

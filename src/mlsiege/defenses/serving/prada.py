@@ -131,6 +131,10 @@ class PradaDetector:
         else:
             self._keys.pop(key, None)
 
+    def forget(self, key: str) -> None:
+        """Drop one key's state."""
+        self.reset(key)
+
     def statistic(self, key: str) -> float | None:
         """The current W of ``key`` (``None`` before ``min_queries`` distances)."""
         state = self._keys.get(key)
