@@ -1,4 +1,4 @@
-"""``mlsiege serve`` and ``mlsiege gateway keys|audit``: run and administer the gateway."""
+"""``mlsiege serve`` and ``mlsiege gateway keys|audit|blocks``: run and administer the gateway."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from mlsiege.cli.console import console, err_console, user_errors
 keys_app_group = typer.Typer(help="Administer a gateway: API keys, audit log.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, revoke and list API keys (stored hashed).", no_args_is_help=True)
 audit_app = typer.Typer(help="Read the audit log.", no_args_is_help=True)
+blocks_app = typer.Typer(help="Blocks and degradations decided by detection: list them, lift them.",
+                         no_args_is_help=True)
 keys_app_group.add_typer(keys_app, name="keys")
 keys_app_group.add_typer(audit_app, name="audit")
+keys_app_group.add_typer(blocks_app, name="blocks")
 
 _AUDIT = typer.Option("sqlite:///audit.db", "--audit", help="Audit database URL (sqlite:///path or a SQLAlchemy URL).")
 
@@ -27,13 +30,16 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on."),
     kind: str | None = typer.Option(None, help="classifier | scorer | regressor (guessed when omitted)."),
+    reference: Path | None = typer.Option(
+        None, help="CSV/Parquet of real rows (e.g. the training data) that detection compares queries with; "
+        "without it, detection learns a reference from the traffic."),
     init_admin_key: bool = typer.Option(False, "--init-admin-key", help="Create an admin key and print it once."),
 ) -> None:
     """Serve TARGET behind the defended gateway (keys, limits, output policy, audit, detection)."""
     from mlsiege.gateway.server import build_app, run
 
     with user_errors():
-        app = build_app(target, schema, policy=policy, audit=audit, kind=kind)
+        app = build_app(target, schema, policy=policy, audit=audit, kind=kind, reference=reference)
         if init_admin_key:
             secret, rec = app.state.gateway.keys.create("admin", ["admin"])
             console.print(f"admin key (shown once, stored hashed): {secret}", highlight=False)
@@ -101,3 +107,34 @@ def export(
     with user_errors():
         n = export_jsonl(audit, out, table=table)
     err_console.print(f"{n} records written to {out}")
+
+
+def _blocks(audit: str):  # noqa: ANN202
+    from mlsiege.gateway.detection import BlockStore
+    from mlsiege.gateway.store import open_database
+
+    return BlockStore(open_database(audit))
+
+
+@blocks_app.command("list")
+def list_blocks(audit: str = _AUDIT, as_json: bool = typer.Option(False, "--json", help="JSON lines.")) -> None:
+    """List standing decisions of detection (block, degrade, alert) with their evidence."""
+    with user_errors():
+        flags = _blocks(audit).flags()
+    if as_json:
+        for f in flags:
+            console.print(json.dumps(f, default=str), highlight=False, soft_wrap=True)
+        return
+    table = Table("key", "detector", "action", "audit id", "evidence")
+    for f in flags:
+        table.add_row(f["key_id"], f["detector"], f["action"], str(f["audit_id"]), f["detail"] or "")
+    console.print(table)
+
+
+@blocks_app.command("lift")
+def lift_block(key_id: str = typer.Argument(..., help="Id of the key (see `list`)."), audit: str = _AUDIT) -> None:
+    """Lift detection's decisions about a key (running gateways follow within a second)."""
+    with user_errors():
+        lifted = _blocks(audit).lift(key_id, by="cli")
+    console.print(f"lifted {len(lifted)} decision(s) about {key_id}: "
+                  f"{', '.join(f['detector'] + ' -> ' + f['action'] for f in lifted)}", highlight=False)

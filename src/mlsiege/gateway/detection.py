@@ -25,6 +25,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,10 +33,10 @@ import pandas as pd
 
 from mlsiege.defenses.serving.alerts import Alert
 from mlsiege.defenses.serving.monitor import QueryMonitor
-from mlsiege.errors import ConfigError, MlsiegeError
+from mlsiege.errors import ConfigError, DataValidationError, MlsiegeError
 from mlsiege.gateway.store import Database, open_database
 
-__all__ = ["BlockStore", "DetectionService"]
+__all__ = ["BlockStore", "DetectionService", "load_reference"]
 
 log = logging.getLogger("mlsiege.gateway")
 
@@ -50,6 +51,42 @@ _TABLES = (
     """CREATE TABLE IF NOT EXISTS detection_lease (
         name VARCHAR(32) PRIMARY KEY, owner VARCHAR(64) NOT NULL, expires DOUBLE PRECISION NOT NULL)""",
 )
+
+
+def load_reference(path: str | Path, schema: Any, *, max_rows: int = 20_000, seed: int = 0) -> np.ndarray:
+    """Real rows (CSV or Parquet, e.g. the training data) in attack space, for the distribution tests.
+
+    Columns are matched to the schema by name (others, such as a label, are ignored); a file
+    without a header and with exactly the schema's columns is read in the schema's order. Rows
+    that miss a value or break the schema are dropped; at most ``max_rows`` are kept (a seeded
+    sample), which bounds the nearest-neighbour work per query.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataValidationError(f"reference file not found: {path}")
+    names = list(schema.names)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path)
+            if not set(names) & set(map(str, frame.columns)) and frame.shape[1] == len(names):
+                frame = pd.read_csv(path, header=None, names=names)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as exc:
+        raise DataValidationError(f"cannot parse the reference {path}: {str(exc).splitlines()[0]}") from exc
+    frame.columns = [str(c) for c in frame.columns]
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise DataValidationError(f"the reference {path} lacks the schema's columns {missing[:5]}", columns=missing)
+    frame = frame[names].dropna()
+    if len(frame) > max_rows:
+        frame = frame.sample(max_rows, random_state=seed)
+    X = schema.encode(frame)
+    keep = np.all(np.isfinite(X), axis=1)
+    keep[keep] = schema.valid_mask(X[keep])
+    if keep.sum() < 10:
+        raise DataValidationError(f"the reference {path} holds {int(keep.sum())} rows that fit the schema (need 10)")
+    return X[keep]
 
 
 class BlockStore:

@@ -21,8 +21,13 @@ __all__ = ["build_app", "run"]
 
 
 def build_app(target: str, schema: str | Path, *, policy: str | Path | None = None,
-              audit: str = "sqlite:///audit.db", kind: str | None = None) -> Any:
-    """The app for a target SPEC (``model.joblib``, ``module:callable``...), schema YAML and policy."""
+              audit: str = "sqlite:///audit.db", kind: str | None = None,
+              reference: str | Path | None = None) -> Any:
+    """The app for a target SPEC (``model.joblib``, ``module:callable``...), schema YAML and policy.
+
+    ``reference``: a CSV/Parquet file of real rows (e.g. the training data) for detection.
+    """
+    from mlsiege.gateway.detection import load_reference
     from mlsiege.schema import Schema
     from mlsiege.targets import load_target
 
@@ -34,7 +39,8 @@ def build_app(target: str, schema: str | Path, *, policy: str | Path | None = No
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the CLI already said that unpickling runs code
         model = load_target(target, schema=sch, kind=kind)
-    return create_app(model, sch, policy=load_policy(policy), audit=audit)
+    ref = load_reference(reference, sch) if reference is not None else None
+    return create_app(model, sch, policy=load_policy(policy), audit=audit, reference=ref)
 
 
 def run(app: Any, host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "warning") -> None:

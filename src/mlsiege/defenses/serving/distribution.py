@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from sklearn.neighbors import NearestNeighbors
+from scipy import special
+from scipy.spatial import cKDTree
 from sklearn.preprocessing import StandardScaler
 
 from mlsiege.defenses.serving.alerts import Alert
@@ -112,7 +112,7 @@ class DistributionConfig:
 
 
 class ReferenceModel:
-    """Nearest-neighbour view of a reference sample (scikit-learn ``NearestNeighbors``).
+    """Nearest-neighbour view of a reference sample (scikit-learn ``StandardScaler``, SciPy's KD-tree).
 
     ``novel_rate`` is the share of reference rows whose leave-one-out ``k``-th neighbour
     distance exceeds ``threshold``: the rate at which real rows are called novel.
@@ -126,23 +126,25 @@ class ReferenceModel:
             raise ConfigError(f"a reference needs at least {k + 2} rows, got {len(X)}")
         if not np.isfinite(X).all():
             raise ConfigError("the reference holds missing or infinite values")
-        self.scaler = StandardScaler().fit(X)
-        Z = self.scaler.transform(X)
+        scaler = StandardScaler().fit(X)
+        # kept as arrays: one query row at a time, sklearn's input checks would cost more than the maths
+        self.mean, self.scale = scaler.mean_, scaler.scale_
+        Z = self.transform(X)
         self.n, self.k = len(Z), k
-        self.nn = NearestNeighbors(n_neighbors=k + 1).fit(Z)
-        dist, _ = self.nn.kneighbors(Z)
+        self.tree = cKDTree(Z)
+        dist, _ = self.tree.query(Z, k=min(k + 1, self.n))
         loo = dist[:, k]  # column 0 is the row itself
         self.threshold = float(np.quantile(loo, quantile))
         self.novel_rate = max(float(np.mean(loo > self.threshold)), 1.0 / self.n)
         self.revisit_share = max(float(np.mean(dist[:, 1] < ratio * dist[:, 2])), 1.0 / self.n)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        return self.scaler.transform(np.asarray(X, dtype=float))
+        return (np.asarray(X, dtype=float) - self.mean) / self.scale
 
     def neighbours(self, Z: np.ndarray, upto: int) -> np.ndarray:
         """``(n, upto)`` distances from standardized rows to their nearest reference rows."""
-        dist, _ = self.nn.kneighbors(Z, n_neighbors=min(upto, self.n))
-        return dist
+        dist, _ = self.tree.query(Z, k=min(upto, self.n))
+        return dist.reshape(len(Z), -1)
 
 
 class _Key:
@@ -288,8 +290,8 @@ class DistributionDetector:
         """One-sided p-values of a key's novel rows (binomial) and revisits (Poisson)."""
         model = self.model
         rate = min(1.0, margin * model.novel_rate)
-        p_novel = float(stats.binom.sf(s.novel - 1, s.n, rate)) if s.novel else 1.0
-        p_revisit = float(stats.poisson.sf(s.revisits - 1, margin * s.lam)) if s.revisits else 1.0
+        p_novel = float(special.bdtrc(s.novel - 1, s.n, rate)) if s.novel else 1.0
+        p_revisit = float(special.pdtrc(s.revisits - 1, margin * s.lam)) if s.revisits else 1.0
         return p_novel, p_revisit
 
     def _test(self, key: str, s: _Key, now: tuple[bool, bool]) -> tuple[str, float, str, dict[str, Any]] | None:
@@ -312,9 +314,9 @@ class DistributionDetector:
         own_novel, own_revisit = self._key_p(s, 1.0)
         for what, own, now_flag, count, p_pop in (
             ("outside the reference data", own_novel, now[0], int(round(nw)),
-             lambda: float(stats.binom.sf(round(nw) - 1, w, rate))),
+             lambda: float(special.bdtrc(round(nw) - 1, w, rate))),
             ("revisits of the sending key's own earlier queries", own_revisit, now[1], int(round(rw)),
-             lambda: float(stats.poisson.sf(round(rw) - 1, cfg.margin * cw))),
+             lambda: float(special.pdtrc(round(rw) - 1, cfg.margin * cw))),
         ):
             if not now_flag or count < cfg.min_evidence or own >= cfg.attribution:
                 continue
