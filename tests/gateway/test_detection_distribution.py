@@ -7,7 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from mlsiege.defenses.serving.distribution import DistributionConfig, DistributionDetector, ReferenceModel
+from mlsiege.defenses.serving.distribution import (
+    DistributionConfig,
+    DistributionDetector,
+    ReferenceModel,
+)
 from mlsiege.errors import ConfigError, DataValidationError
 from mlsiege.gateway.detection import BlockStore, DetectionService, load_reference
 from mlsiege.gateway.policy import load_policy
