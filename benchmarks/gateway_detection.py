@@ -93,9 +93,9 @@ class Api:
         while True:
             sep = "&" if "?" in path else "?"
             got = self.call("GET", f"{path}{sep}after={after}&limit=10000")[field]
-            if not got:
-                return rows
             rows.extend(got)
+            if len(got) < 10000:  # a short page is the last (each read is itself audited)
+                return rows
             after = got[-1]["id"]
 
 
