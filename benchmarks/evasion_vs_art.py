@@ -9,13 +9,30 @@ between the row's own smallest and largest value and most of its rows leave the 
 integer, categorical, immutable, derived and relational features; attacked rows are rejected
 bots, evading = being accepted; standardized unit = the pool's standard deviation.
 
+(c) real tables (``benchmarks/real_tables.py``, scikit-learn's bundled data): wine (3 classes,
+gradient boosting), digits as "digit >= 5" (StandardScaler + SVC), diabetes with ``sex`` as a
+text category behind LightGBM fitted on a DataFrame with a ``category`` column and behind a
+OneHotEncoder + HistGradientBoosting Pipeline (the adapter sends decoded, typed frames). Attacked
+points: the first correctly classified test rows; label-only HopSkipJump and the one-feature
+probe at 250 queries per point, ART's HopSkipJump (small setting) on the attack-space array with
+the schema's bounds as ``clip_values`` (ART knows nothing of integer or categorical columns:
+``valid_rate`` says what that costs).
+
+Distance unit: every row names it (``distance_unit``). (a) standardized by the training rows'
+standard deviation (the attack space is already standardized, so 1 per feature); (b) and (c)
+the per-feature standard deviation over the attacker's pool rows, where a feature constant in
+the pool gets the smallest varying feature's unit (changing it is never cheap: the rule of
+``mlsiege.attacks.evasion.units``).
+
 A point counts as a success only if the model misclassifies it, it satisfies the schema, and
 (for ``success_at_eps``) its standardized L2 is at most ``--eps``. One JSON object per line on
 stdout: ``tool``, ``attack``, ``setting``, ``dataset``, ``budget``, ``success_rate``,
 ``success_at_eps``, ``median_queries``, ``median_l0``, ``median_l2``, ``valid_rate``,
-``seconds``. The ``ceiling`` row is the smallest L2 per point found by an unlimited-query search
+``seconds``. The best-found row (``"tool": "ceiling"`` in the JSON, a name the acceptance script
+reads; ``"what": "best found"``) is the smallest L2 per point found by an unlimited-query search
 (bisection toward every adversarial pool row, one-feature sweeps, shrink and bisection from the
-best) that also starts from every tool's successful rows, so it bounds them all.
+best) that also starts from every tool's successful rows: it is at least as good as every tool
+here, but it is a best found, not a true ceiling (a better search could beat it).
 
     python benchmarks/evasion_vs_art.py [--quick] [--eps 1.0]
 """
@@ -49,6 +66,7 @@ from mlsiege.attacks.evasion.probing import ThresholdConfig  # noqa: E402
 from mlsiege.metrics.evasion import perturbation_norms, success_at_eps  # noqa: E402
 from mlsiege.schema import infer_schema  # noqa: E402
 from mlsiege.targets import Budgeted, LabelOnly, from_callable, from_estimator  # noqa: E402
+from real_tables import Case, cases  # noqa: E402
 from setups import breast_cancer  # noqa: E402
 
 
@@ -81,8 +99,11 @@ def judge(adv, X, labels, predict, schema, scale, queries, eps):
     return row, ok, np.where(ok, norms["l2_std"], np.inf)
 
 
+UNIT: dict = {}
+
+
 def emit(row: dict) -> None:
-    print(json.dumps(row), flush=True)
+    print(json.dumps({**row, "distance_unit": UNIT.get("current")}), flush=True)
 
 
 # ---------------------------------------------------------------------------------- ART
@@ -110,8 +131,8 @@ def art_rows(dataset, make_classifier, counter, X, labels, predict, schema, scal
     return out
 
 
-# ---------------------------------------------------------------------------------- ceiling
-def ceiling(target, X, labels, schema, scale, pool_X, found, steps=24):
+# ---------------------------------------------------------------------------------- best found
+def best_found(target, X, labels, schema, scale, pool_X, found, steps=24):
     """Smallest L2 per point: all tools' rows, bisection toward every adversarial pool row,
     one-feature sweeps, then shrink and bisection from the best (no query limit)."""
     best = np.full(X.shape, np.nan)
@@ -152,6 +173,24 @@ def bc_setup():
     return s, schema, labels
 
 
+def pool_std(pool_X):
+    """Per-feature std over the pool; constant features get the smallest varying unit."""
+    sd = np.nanstd(np.asarray(pool_X, dtype=float), axis=0)
+    varying = sd > 0
+    floor = sd[varying].min() if varying.any() else 1.0
+    return np.where(varying, sd, floor), int((~varying).sum())
+
+
+UNIT_TRAIN = {"name": "std", "text": "per-feature standard deviation over the 284 training rows (the attack space is standardized)"}
+
+
+def unit_of(pool_X, constant):
+    text = f"per-feature standard deviation over {len(pool_X)} pool rows"
+    if constant:
+        text += f"; {constant} features constant there get the smallest varying unit"
+    return {"name": "std", "text": text, "rows": len(pool_X), "source": "pool"}
+
+
 def run_mlsiege(dataset, recipes, make_target, X, labels, predict, schema, scale, pool_X, pool_y, eps, seed):
     rows, outs = [], []
     for name, fn, setting, budget, kwargs in recipes:
@@ -175,6 +214,7 @@ def label_only(fn):
 
 
 def breast_cancer_bench(args):
+    UNIT["current"] = UNIT_TRAIN
     s, schema, labels = bc_setup()
     X, d = s.X_attack, s.X_attack.shape[1]
     scale = np.ones(d)  # the attack space is already standardized
@@ -216,17 +256,17 @@ def breast_cancer_bench(args):
 
     settings = [("default", {}), ("small", {"max_iter": 5, "max_eval": 200, "init_eval": 20})]
     arts = art_rows("breast_cancer", make_classifier, counter, X, labels, predict, schema, scale, args.eps, settings, args.seed)
-    emit_ceiling("breast_cancer", from_estimator(s.model), X, labels, predict, schema, scale, s.X_pool, ours + [a[1] for a in arts], args)
+    emit_best_found("breast_cancer", from_estimator(s.model), X, labels, predict, schema, scale, s.X_pool, ours + [a[1] for a in arts], args)
 
 
-def emit_ceiling(dataset, target, X, labels, predict, schema, scale, pool_X, found, args):
+def emit_best_found(dataset, target, X, labels, predict, schema, scale, pool_X, found, args):
     t0 = time.time()
-    best = ceiling(LabelOnly(target), X, labels, schema, scale, pool_X, found)
+    best = best_found(LabelOnly(target), X, labels, schema, scale, pool_X, found)
     row, ok, l2 = judge(best, X, labels, predict, schema, scale, np.zeros(len(X)), args.eps)
-    row = {"tool": "ceiling", "attack": "unlimited_search", "setting": "unlimited", "dataset": dataset,
+    row = {"tool": "ceiling", "what": "best found", "attack": "unlimited_search", "setting": "unlimited", "dataset": dataset,
            "budget": None, **row, "median_queries": None, "seconds": round(time.time() - t0, 1)}
     emit(row)
-    log(f"ceiling {dataset}: {row['success_at_eps']}")
+    log(f"best found {dataset}: {row['success_at_eps']}")
 
 
 def registration_bench(args):
@@ -246,8 +286,8 @@ def registration_bench(args):
     bots = bots[schema.valid_mask(Xall[bots])]
     X = Xall[bots[: (20 if args.quick else 50)]]
     labels = np.asarray(det.predict(X))
-    scale = np.nanstd(pool_X, axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
+    scale, constant = pool_std(pool_X)
+    UNIT["current"] = unit_of(pool_X, constant)
     predict = det.predict
     log(f"registration: {len(X)} rejected bots, detector threshold {det.threshold:.3g}")
 
@@ -282,7 +322,49 @@ def registration_bench(args):
     if not args.quick:
         settings.insert(0, ("default", {}))
     arts = art_rows("registration", make_classifier, counter, X, labels, predict, schema, scale, args.eps, settings, args.seed)
-    emit_ceiling("registration", from_callable(det.predict, "classifier"), X, labels, predict, schema, scale, pool_X, ours + [a[1] for a in arts], args)
+    emit_best_found("registration", from_callable(det.predict, "classifier"), X, labels, predict, schema, scale, pool_X, ours + [a[1] for a in arts], args)
+
+
+def table_bench(case: Case, args) -> None:
+    """(c): one real table, its victim behind the schema-aware adapter."""
+    labels_all = np.asarray(case.target.predict(case.X_test))
+    correct = np.flatnonzero(labels_all == case.y_test)
+    X = case.X_test[correct[: (10 if args.quick else 30)]]
+    labels = labels_all[correct[: len(X)]]
+    pool_X = case.X_pool
+    pool_y = np.asarray(case.target.predict(pool_X))
+    scale, constant = pool_std(pool_X)
+    UNIT["current"] = unit_of(pool_X, constant)
+    predict = case.target.predict
+    log(f"{case.name}: {len(X)} points, {case.description}")
+
+    def make_target(fn):
+        return Budgeted(LabelOnly(case.target) if label_only(fn) else case.target)
+
+    recipes = [("hopskipjump_chen2020", hopskipjump_chen2020, "budget250", 250, {}),
+               ("one_feature_probe", one_feature_probe, "budget250", 250, {})]
+    _, ours = run_mlsiege(case.name, recipes, make_target, X, labels, predict, case.schema, scale, pool_X, pool_y, args.eps, args.seed)
+
+    from art.estimators.classification import BlackBoxClassifier
+
+    counter = [0]
+    k = max(2, int(np.max(pool_y)) + 1)
+
+    def fn(Z):
+        counter[0] += len(Z)
+        return np.eye(k)[np.asarray(case.target.predict(np.asarray(Z, dtype=float))).astype(int)]
+
+    lo = np.where(np.isfinite(case.schema.low), case.schema.low, pool_X.min(axis=0)).astype(np.float32)
+    hi = np.where(np.isfinite(case.schema.high), case.schema.high, pool_X.max(axis=0)).astype(np.float32)
+    hi = np.where(hi > lo, hi, np.nextafter(lo, np.float32(np.inf)))  # ART refuses min == max (constant pixels)
+
+    def make_classifier():
+        return BlackBoxClassifier(fn, (X.shape[1],), k, clip_values=(lo, hi))
+
+    settings = [("small", {"max_iter": 5, "max_eval": 200, "init_eval": 20})]
+    arts = art_rows(case.name, make_classifier, counter, X, labels, predict, case.schema, scale, args.eps, settings, args.seed)
+    if not args.quick:
+        emit_best_found(case.name, case.target, X, labels, predict, case.schema, scale, pool_X, ours + [a[1] for a in arts], args)
 
 
 def main() -> None:
@@ -290,13 +372,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer recipes and registration rows; all 50 breast_cancer points, both ART settings")
     parser.add_argument("--eps", type=float, default=1.0, help="L2 budget in standardized units")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dataset", choices=("all", "breast_cancer", "registration"), default="all")
+    parser.add_argument("--dataset", choices=("all", "breast_cancer", "registration", "tables"), default=None,
+                        help="default: all, or breast_cancer and registration with --quick (the acceptance's run)")
     args = parser.parse_args()
+    if args.dataset is None:
+        args.dataset = "issue3" if args.quick else "all"
     warnings.filterwarnings("ignore")
-    if args.dataset in ("all", "breast_cancer"):
+    if args.dataset in ("all", "issue3", "breast_cancer"):
         breast_cancer_bench(args)
-    if args.dataset in ("all", "registration"):
+    if args.dataset in ("all", "issue3", "registration"):
         registration_bench(args)
+    if args.dataset in ("all", "tables"):
+        for case in cases():
+            table_bench(case, args)
 
 
 if __name__ == "__main__":

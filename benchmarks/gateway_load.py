@@ -6,9 +6,18 @@ a rounded output policy, stateful detection (per key and across keys) and the du
 (SQLite WAL, synchronous=FULL, group commit). The naive service is what a user would write by
 hand: a synchronous FastAPI endpoint, one uvicorn worker, one INSERT + COMMIT per request into
 SQLite in WAL mode with synchronous=FULL. Each is driven by ``wrk`` (Debian package ``wrk``) in
-a separate process at 1, 4 and 8 connections; without wrk a small client of our own runs in a
-separate process. Prints one JSON object per (mode, connections):
-``{"mode", "connections", "requests_per_s", "p50_ms", "p99_ms", "requests", ...}``.
+a separate process at 1, 4 and 8 connections (naive and gateway alternate at each count, so a
+ratio compares runs made seconds apart on the same machine: each count runs naive, gateway,
+naive, gateway for half the time each; req/s is over both halves, p50/p99 the worse half's); without wrk a small client of our
+own runs in a separate process. Prints one JSON object per (mode, connections):
+``{"mode", "connections", "requests_per_s", "p50_ms", "p99_ms", "requests", ...}``, then two rows
+with a ``scenario``:
+
+* ``noisy_neighbour``: the same 4-connection gateway run while another key sends max-size
+  batches (1000 rows) without pause from its own process; ``p99_ratio`` is this p99 over the
+  4-connection gateway p99 measured without the neighbour in the same run;
+* ``two_workers``: ``mlsiege serve --workers 2`` on its own database at 8 connections;
+  ``vs_one_worker`` is its req/s over the one-worker gateway's at 8 connections in the same run.
 
     python benchmarks/gateway_load.py [--quick]
 """
@@ -101,6 +110,18 @@ CLIENT = textwrap.dedent('''\
 ''')
 
 
+NOISY = textwrap.dedent('''\
+    import http.client, sys, time
+    host, port, seconds, body_file, key = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+    body = open(body_file).read()
+    c = http.client.HTTPConnection(host, port); n = 0; stop = time.perf_counter() + seconds
+    while time.perf_counter() < stop:
+        c.request("POST", "/v1/predict", body, {"Content-Type": "application/json", "X-API-Key": key})
+        r = c.getresponse(); r.read(); n += 1
+    print(n)
+''')
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -163,7 +184,7 @@ def _ms(text: str) -> float:
 
 
 def parse_wrk(out: str) -> dict:
-    pct = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
+    pct = dict(re.findall(r"^\s+(\d+)%\s+(\S+)\s*$", out, re.M))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     if "50" not in pct or "99" not in pct:
         raise SystemExit(f"wrk completed no request in the run ({total} requests): {out[-300:]}")
@@ -205,52 +226,121 @@ def main() -> None:
     bodies = tmp / "bodies.txt"
     bodies.write_text("\n".join(json.dumps({"rows": [dict(zip(names, map(float, r), strict=True))]})
                                 for r in setup.X_test) + "\n")
+    big = tmp / "big.json"
+    pick = np.random.default_rng(0).integers(0, len(X_all), 1000)
+    big.write_text(json.dumps({"rows": [dict(zip(names, map(float, X_all[i]), strict=True)) for i in pick]}))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    gport, nport = free_port(), free_port()
-    gdb = tmp / "audit.db"
-    cli = [sys.executable, "-c", "from mlsiege.cli.main import main; main()"]
-    gproc = subprocess.Popen(cli + ["serve", "--target", str(tmp / "model.joblib"), "--schema", str(tmp / "schema.yaml"),
-                                    "--policy", str(tmp / "policy.yaml"), "--audit", f"sqlite:///{gdb}",
-                                    "--port", str(gport), "--init-admin-key"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-    nproc = subprocess.Popen([sys.executable, str(tmp / "naive.py"), str(tmp / "model.joblib"), str(tmp / "naive.db"),
-                              str(nport)], stderr=subprocess.DEVNULL, env=env)
+    nport = free_port()
+    procs: list[subprocess.Popen] = []
     try:
-        admin = gproc.stdout.readline().strip().rsplit(" ", 1)[-1]
-        wait_health(f"http://127.0.0.1:{gport}/v1/health", gproc)
-        req = urllib.request.Request(f"http://127.0.0.1:{gport}/v1/admin/keys", method="POST",
-                                     data=json.dumps({"name": "load", "roles": ["predict"]}).encode(),
-                                     headers={"X-API-Key": admin, "Content-Type": "application/json"})
-        with urllib.request.urlopen(req) as resp:
-            key = json.load(resp)["key"]
+        gport, gproc, admin = start_gateway(tmp, "audit.db", 1, env)
+        procs.append(gproc)
+        nproc = subprocess.Popen([sys.executable, str(tmp / "naive.py"), str(tmp / "model.joblib"),
+                                  str(tmp / "naive.db"), str(nport)], stderr=subprocess.DEVNULL, env=env)
+        procs.append(nproc)
+        key = make_key(gport, admin, "load")
+        noisy_key = make_key(gport, admin, "noisy")
         wait_health(f"http://127.0.0.1:{nport}/docs", nproc)
-        for mode, port, k in (("naive", nport, None), ("gateway", gport, key)):
+        gdb = tmp / "audit.db"
+        for port, k in ((nport, None), (gport, key)):
             warm_up(port, bodies, k)
             drive(port, "/v1/predict", 4, 1.0, bodies, k, tmp)  # warm-up under load
-            for conns in (1, 4, 8):
-                before = audit_count(gdb) if mode == "gateway" else 0
-                res = drive(port, "/v1/predict", conns, seconds, bodies, k, tmp)
-                row = {"mode": mode, "connections": conns, **{k2: res[k2] for k2 in
-                       ("requests_per_s", "p50_ms", "p99_ms", "requests")},
-                       "errors": res["errors"], "client": res["client"], "seconds": seconds}
+        rows: dict[tuple[str, int], dict] = {}
+        for conns in (1, 4, 8):
+            # naive, gateway, naive, gateway: half the time each, so drift in the machine's load
+            # falls on both; req/s over both halves, the worse half's percentiles
+            parts: dict[str, list[dict]] = {"naive": [], "gateway": []}
+            before = audit_count(gdb)
+            for _ in range(2):
+                for mode, port, k in (("naive", nport, None), ("gateway", gport, key)):
+                    parts[mode].append(drive(port, "/v1/predict", conns, seconds / 2, bodies, k, tmp))
+            for mode in ("naive", "gateway"):
+                res = combine(parts[mode], seconds / 2)
+                row = result_row(mode, conns, res, seconds)
                 if mode == "gateway":
                     audited = audit_count(gdb) - before
                     row["audited"] = audited
                     row["audit_lost"] = max(0, res["requests"] - audited)
-                for f in ("requests_per_s", "p50_ms", "p99_ms"):
-                    row[f] = round(row[f], 2)
+                rows[mode, conns] = row
                 print(json.dumps(row), flush=True)
                 log(f"{mode} c={conns}: {row['requests_per_s']} req/s, p99 {row['p99_ms']} ms")
+        # noisy neighbour: another key sends 1000-row batches without pause during a 4-connection run
+        (tmp / "noisy.py").write_text(NOISY)
+        noisy = subprocess.Popen([sys.executable, str(tmp / "noisy.py"), "127.0.0.1", str(gport), str(seconds + 2),
+                                  str(big), noisy_key], stdout=subprocess.PIPE, text=True, env=env)
+        time.sleep(1.0)
+        res = drive(gport, "/v1/predict", 4, seconds, bodies, key, tmp)
+        batches = int(noisy.communicate(timeout=seconds + 60)[0].strip() or 0)
+        row = result_row("gateway", 4, res, seconds)
+        base = rows["gateway", 4]["p99_ms"]
+        row.update(scenario="noisy_neighbour", neighbour_batches=batches, neighbour_rows_per_batch=1000,
+                   baseline_p99_ms=base, p99_ratio=round(row["p99_ms"] / base, 2))
+        print(json.dumps(row), flush=True)
+        log(f"noisy neighbour: p99 {row['p99_ms']} ms vs {base} ms alone ({row['p99_ratio']}x)")
+        gproc.terminate()
+        gproc.wait(timeout=30)
+        # two workers on one database, 8 connections
+        wport, wproc, wadmin = start_gateway(tmp, "audit2.db", 2, env)
+        procs.append(wproc)
+        wkey = make_key(wport, wadmin, "load")
+        time.sleep(2.5)  # both workers see the new key
+        warm_up(wport, bodies, wkey)
+        drive(wport, "/v1/predict", 8, 2.0, bodies, wkey, tmp)
+        res = drive(wport, "/v1/predict", 8, seconds, bodies, wkey, tmp)
+        row = result_row("gateway", 8, res, seconds)
+        one = rows["gateway", 8]["requests_per_s"]
+        row.update(scenario="two_workers", workers=2, one_worker_requests_per_s=one,
+                   vs_one_worker=round(row["requests_per_s"] / one, 2))
+        print(json.dumps(row), flush=True)
+        log(f"2 workers c=8: {row['requests_per_s']} req/s ({row['vs_one_worker']}x one worker)")
     finally:
-        for p in (gproc, nproc):
-            p.terminate()
-        for p in (gproc, nproc):
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
             try:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
         shutil.rmtree(tmp, ignore_errors=True)
 
+
+def combine(parts: list[dict], seconds: float) -> dict:
+    """Runs of ``seconds`` each as one: requests over the total time, the worst run's percentiles."""
+    total = sum(p["requests"] for p in parts)
+    span = sum(p["requests"] / p["requests_per_s"] if p["requests_per_s"] else seconds for p in parts)
+    return {"requests": total, "requests_per_s": total / span, "p50_ms": max(p["p50_ms"] for p in parts),
+            "p99_ms": max(p["p99_ms"] for p in parts), "errors": sum(p["errors"] for p in parts),
+            "client": parts[0]["client"]}
+
+
+def result_row(mode: str, conns: int, res: dict, seconds: float) -> dict:
+    row = {"mode": mode, "connections": conns, **{k: res[k] for k in ("requests_per_s", "p50_ms", "p99_ms", "requests")},
+           "errors": res["errors"], "client": res["client"], "seconds": seconds}
+    for f in ("requests_per_s", "p50_ms", "p99_ms"):
+        row[f] = round(row[f], 2)
+    return row
+
+
+def start_gateway(tmp: Path, db: str, workers: int, env: dict) -> tuple[int, subprocess.Popen, str]:
+    """``mlsiege serve`` with everything on; returns its port, process and admin key."""
+    port = free_port()
+    cli = [sys.executable, "-c", "from mlsiege.cli.main import main; main()"]
+    proc = subprocess.Popen(cli + ["serve", "--target", str(tmp / "model.joblib"), "--schema", str(tmp / "schema.yaml"),
+                                   "--policy", str(tmp / "policy.yaml"), "--audit", f"sqlite:///{tmp / db}",
+                                   "--port", str(port), "--workers", str(workers), "--init-admin-key"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    admin = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+    wait_health(f"http://127.0.0.1:{port}/v1/health", proc)
+    return port, proc, admin
+
+
+def make_key(port: int, admin: str, name: str) -> str:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/admin/keys", method="POST",
+                                 data=json.dumps({"name": name, "roles": ["predict"]}).encode(),
+                                 headers={"X-API-Key": admin, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as resp:
+        return json.load(resp)["key"]
 
 if __name__ == "__main__":
     main()

@@ -11,6 +11,12 @@ recommender is retrained without the flagged accounts, and seconds. The referenc
     python benchmarks/reco_detection.py --quick
     python benchmarks/reco_detection.py --interactions ml-100k/u.data
     python benchmarks/reco_detection.py --fraudar-only   # only our FRAUDAR vs the reference
+
+Labelled explicit-rating logs (see ``benchmarks/reco_ratings_eval.py``): every rating detector,
+the default ensemble and the anchors (reference FRAUDAR, top-k degree, plain RDMA, PCA-VarSelect)::
+
+    python benchmarks/reco_detection.py --interactions FILE --format ratings --labels LABELS
+    python benchmarks/reco_detection.py --ratings-gen [--generator PATH|builtin] [--times] [--quick]
 """
 
 from __future__ import annotations
@@ -232,8 +238,22 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fraudar-only", action="store_true", help="only the FRAUDAR-vs-reference comparisons (no detectors, no calibration)")
     ap.add_argument("--fraudar-repeats", type=int, default=3, help="FRAUDAR comparison: best of this many runs on each side")
+    ap.add_argument("--labels", help="with --interactions: `account label` lines; score every rating detector, the ensemble and the anchors")
+    ap.add_argument("--ratings-gen", action="store_true", help="score on explicit-rating logs made by the generator (see --generator)")
+    ap.add_argument("--generator", help="path of the explicit-rating generator (default ../shared/acceptance/gen/ratings.py), or builtin (benchmarks/rating_logs.py)")
+    ap.add_argument("--times", action="store_true", help="with --ratings-gen: add the aged-account slow-drip cells")
+    ap.add_argument("--no-fraudar", action="store_true", help="with --labels or --ratings-gen: skip the reference FRAUDAR anchor")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
+    if args.ratings_gen or (args.interactions and args.labels):
+        from reco_ratings_eval import run_generator, score_log
+
+        if args.ratings_gen:
+            run_generator(args.generator, quick=args.quick, times=args.times, fraudar=not args.no_fraudar, seed=args.seed)
+        else:
+            for r in score_log(args.interactions, args.format, args.labels, {"mode": "labelled-file", "cell": Path(args.interactions).name}, fraudar=not args.no_fraudar, seed=args.seed):
+                print(json.dumps(r), flush=True)
+        return
     if args.interactions:
         for r in run_file(args.interactions, args.format, args.file_budget, 3, fraudar_only=args.fraudar_only, repeats=args.fraudar_repeats):
             print(json.dumps(r), flush=True)

@@ -71,7 +71,10 @@ def main() -> None:
     parser.add_argument("--levers", default=",".join(LEVERS), help=f"comma-separated subset of {', '.join(LEVERS)}")
     parser.add_argument("--search-steps", type=int, default=150, help="moves of the white-box als-search")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="the als-fillers lever only, fillers 0 and full")
     args = parser.parse_args()
+    if args.quick:
+        args.levers, args.fillers = "als-fillers", "0,full"
     levers = set(args.levers.split(","))
     if args.interactions:
         from mlsiege.datasets import load_movielens

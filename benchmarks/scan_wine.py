@@ -6,6 +6,7 @@ There is no anchor: no other tool runs a whole assessment; the figure to hold is
 
     python benchmarks/scan_wine.py            # --budget 2000, with the poisoning trainer
     python benchmarks/scan_wine.py --quick    # --budget 400
+    python benchmarks/scan_wine.py --smoke    # --budget 100, no poisoning step (the test suite's run)
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from mlsiege.targets import from_estimator
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="budget 400 instead of 2000")
+    parser.add_argument("--smoke", action="store_true", help="budget 100 and no poisoning trainer: seconds, for the tests")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    budget = 400 if args.quick else 2000
+    budget = 100 if args.smoke else 400 if args.quick else 2000
     data = load_wine(as_frame=True)
     y = (data.target == 0).astype(int).to_numpy()
     model = RandomForestClassifier(n_estimators=50, random_state=0).fit(data.data, y)
@@ -42,16 +44,18 @@ def main() -> None:
     started = time.perf_counter()
     outcome = run_scan(from_estimator(model, schema=schema), X, y, schema=schema,
                        config=ScanConfig(budget=budget, seed=args.seed), recipes=default_recipes(),
-                       trainer=LogisticRegression(max_iter=1000),
+                       trainer=None if args.smoke else LogisticRegression(max_iter=1000),
                        progress=lambda line: print(line, file=sys.stderr))
     wall = time.perf_counter() - started
     cpu = time.process_time()
     for step in outcome.steps:
         m = step.get("metrics", {})
+        scalars = {k: v for k, v in m.items() if isinstance(v, (int, float, str, bool)) or v is None}
+        recipes = [{"recipe": r.get("recipe"), "fraction": r.get("fraction"), "drop": r.get("drop")}
+                   for r in m.get("recipes", []) if isinstance(r, dict)]
         print(json.dumps({"step": step["name"], "recipe": step.get("recipe"), "status": step["status"],
-                          "queries": step.get("queries"), "seconds": step.get("seconds"),
-                          "success_rate": m.get("success_rate"), "fidelity": m.get("fidelity"),
-                          "clean_accuracy": m.get("clean")}))
+                          "budget": step.get("budget"), "queries": step.get("queries"), "seconds": step.get("seconds"),
+                          "metrics": scalars, **({"recipes": recipes} if recipes else {})}, default=str))
     payload = outcome.to_payload()
     severities = [f.severity for f in scan_findings(payload)]
     print(json.dumps({"scan": "wine-rf50", "budget": budget, "queries_used": outcome.queries_used,

@@ -10,6 +10,7 @@ The hierarchy (each class also subclasses the built-in a caller would naturally 
     ├── MissingExtraError      (ImportError)     an optional dependency is not installed
     ├── CapabilityError        (AttributeError)  a target does not offer the query asked of it
     ├── QueryBudgetExceeded    (RuntimeError)    the attacker's query budget ran out
+    ├── StoreError             (RuntimeError)    the gateway's database is unreachable or failed
     └── TargetError            (RuntimeError)    the model under test misbehaved
         ├── TargetUnavailableError               an endpoint is down, refuses or times out
         ├── TargetResponseError                  the target answered something unusable
@@ -32,6 +33,7 @@ __all__ = [
     "MlsiegeError",
     "QueryBudgetExceeded",
     "SchemaError",
+    "StoreError",
     "TargetError",
     "TargetRaisedError",
     "TargetResponseError",
@@ -114,6 +116,10 @@ class QueryBudgetExceeded(MlsiegeError, RuntimeError):
             f"query budget of {budget} rows exhausted: {used} used, a batch of {requested} asked, "
             f"{self.sent} answered"
         )
+
+
+class StoreError(MlsiegeError, RuntimeError):
+    """The gateway's database is unreachable or a statement failed (one line, no SQL, no parameters)."""
 
 
 class TargetError(MlsiegeError, RuntimeError):

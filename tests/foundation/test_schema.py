@@ -107,7 +107,9 @@ def test_encode_decode_and_frames():
 def test_infer_schema_types_and_bounds():
     frame = pd.DataFrame({"age": [20, 30, 40], "flag": [0, 1, 0], "income": [1.5, 2.0, 3.0], "c": ["x", "y", "x"]})
     s = infer_schema(frame, immutable=["age"], exclude=["income"])
-    assert [(f.name, f.type) for f in s.features] == [("age", "integer"), ("flag", "binary"), ("c", "categorical")]
+    assert [(f.name, f.type) for f in s.features] == [("age", "integer"), ("flag", "integer"), ("c", "categorical")]
+    assert (s["flag"].lower, s["flag"].upper) == (0, 1)  # seen only at 0/1: not called binary without the flag
+    assert infer_schema(frame, binary_01=True)["flag"].type == "binary"
     assert s["age"].mutability == "immutable" and (s["age"].lower, s["age"].upper) == (20, 40)
     with pytest.raises(DataValidationError, match="empty"):
         infer_schema(pd.DataFrame())

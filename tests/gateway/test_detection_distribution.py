@@ -13,9 +13,9 @@ from mlsiege.defenses.serving.distribution import (
     ReferenceModel,
 )
 from mlsiege.errors import ConfigError, DataValidationError
-from mlsiege.gateway.detection import BlockStore, DetectionService, load_reference
+from mlsiege.gateway.detection import DetectionService, load_reference
 from mlsiege.gateway.policy import load_policy
-from mlsiege.gateway.store import open_database
+from mlsiege.gateway.store import BlockStore, open_database
 from mlsiege.schema import Feature, Schema
 
 COV = np.array([[1, .9, .8, .5], [.9, 1, .9, .5], [.8, .9, 1, .5], [.5, .5, .5, 1]])
@@ -96,31 +96,33 @@ def test_one_stream_one_leader_and_state_survives_a_restart(tmp_path):
     schema = Schema([Feature("a", "real", 0, 1), Feature("b", "real", 0, 1)])
     policy = load_policy({"detection": {"action": "block", "fingerprint": {"min_matches": 2}}})
     db = open_database(url)
-    BlockStore(db)
     from mlsiege.gateway.audit import AuditLog  # creates the audit table
 
     AuditLog(url).close()
-    one = DetectionService(url, schema, policy, start=False)
-    two = DetectionService(url, schema, policy, start=False)
+
+    def process() -> DetectionService:  # one gateway process: its block store (no cache) and detection
+        return DetectionService(url, schema, policy, blocks=BlockStore(open_database(url), ttl=0.0), start=False)
+
+    one, two = process(), process()
     probe = [[0.5 + 1e-5 * i, 0.5] for i in range(2)]
     _feed(db, "bot", probe, 1)  # one near-duplicate: one short of min_matches
     assert one.step() == 2 and two.step() == 0  # one process holds the lease and reads the feed
     one.close()  # a restart: the lease is released, the state is gone with the process
     _feed(db, "bot", [[0.5 + 3e-5, 0.5]], 3)
     two.step()  # takes over, replays the log: the second near-duplicate completes the evidence
-    assert two.leader and "bot" in two.blocked
-    three = DetectionService(url, schema, policy, start=False)
-    assert "bot" in three.blocked  # every process reads the decision
+    assert two.leader and two.blocks.is_blocked("bot")
+    three = process()
+    assert three.blocks.is_blocked("bot")  # every process reads the decision
     store = BlockStore(db)
-    assert store.flags()[0]["evidence"]["near_duplicates"] == 2
-    store.lift("bot", by="test")
-    three.refresh()
+    assert store.decisions()[0]["evidence"]["near_duplicates"] == 2
+    assert store.decisions()[0]["audit_id"] == 3  # the record that tipped it
+    store.lift("bot", by="test")  # what the CLI, the admin endpoint and Gateway.lift call
     two.step()
-    assert "bot" not in three.blocked and "bot" not in two.blocked
+    assert not three.blocks.is_blocked("bot") and not two.blocks.is_blocked("bot")
     two.close()
-    four = DetectionService(url, schema, policy, start=False)
+    four = process()
     four.step()  # a restart after the lift: the forgiven rows do not block again
-    assert "bot" not in four.blocked and store.flags() == []
+    assert four.leader and not four.blocks.is_blocked("bot") and store.decisions() == []
     with pytest.raises(ConfigError):
         store.lift("bot")
     three.close()
@@ -137,7 +139,8 @@ def test_cli_lists_and_lifts_blocks(tmp_path):
 
     AuditLog(url).close()
     store = BlockStore(open_database(url))
-    store.add("k1", "distribution", "block", 7, "19 of 20 queries lie outside the reference data", {"novel": 19})
+    store.decide("k1", "distribution", "block", audit_id=7, detail="19 of 20 queries lie outside the reference data",
+                 evidence={"novel": 19})
     runner = CliRunner()
     listed = runner.invoke(app, ["gateway", "blocks", "list", "--json", "--audit", url])
     assert listed.exit_code == 0 and json.loads(listed.stdout.splitlines()[0])["evidence"] == {"novel": 19}

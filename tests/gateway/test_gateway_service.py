@@ -96,7 +96,8 @@ def test_bad_input_gets_4xx_naming_the_problem(served):
     assert r.status_code == 422 and "color" in r.json()["detail"]
     r = predict(served, key, [row(a=0.95, b=0.95)])
     assert r.status_code == 422 and "a + b <= 1.8" in r.json()["detail"]
-    assert predict(served, key, [row()] * 51).status_code == 413
+    r = predict(served, key, [row()] * 51)
+    assert r.status_code == 422 and "51 rows exceed the limit of 50" in r.json()["detail"]
     r = c.post("/v1/predict", content=b"x" * 30000, headers={"X-API-Key": key})
     assert r.status_code == 413
     assert c.post("/v1/predict", json=[1, 2], headers={"X-API-Key": key}).status_code == 422
@@ -241,3 +242,82 @@ def test_cli_manages_keys(tmp_path):
     bad = runner.invoke(app, ["gateway", "keys", "revoke", "nope", "--audit", db])
     assert bad.exit_code == 2
     assert runner.invoke(app, ["gateway", "keys", "create", "--name", "x", "--role", "root", "--audit", db]).exit_code == 2
+
+
+@pytest.mark.parametrize("trusted", [None, "127.0.0.1"])
+def test_x_forwarded_for_is_believed_only_from_trusted_proxies(tmp_path, trusted):
+    from mlsiege.gateway.server import uvicorn_options
+
+    model, _ = tiny_model()
+    schema = tiny_schema()
+    policy = load_policy({"limits": {"per_prefix": {"quota": 3, "window": 3600}}, "detection": {"enabled": False}})
+    app = create_app(from_estimator(model, schema=schema), schema, policy=policy,
+                     audit=f"sqlite:///{tmp_path / 'a.db'}")
+    key, rec = app.state.gateway.keys.create("k")
+    with ServerThread(app, **uvicorn_options(trusted)) as server, httpx.Client(base_url=server.url) as c:
+        got = [c.post("/v1/predict", json={"rows": [row()]},
+                      headers={"X-API-Key": key, "X-Forwarded-For": f"203.0.{i}.7"}).status_code for i in range(6)]
+        clients = {r["client"] for r in app.state.gateway.audit.records(key_id=rec.key_id)}
+    if trusted is None:  # a rotating header neither dodges the per-network quota nor enters the audit log
+        assert got == [200, 200, 200, 429, 429, 429] and clients == {"127.0.0.1"}
+    else:
+        assert got == [200] * 6 and clients == {f"203.0.{i}.7" for i in range(6)}
+
+
+def _caught_up(gw, last: int) -> bool:
+    """Whether this gateway's detection leads and has read the audit log up to ``last``."""
+    return gw.detection.leader and gw.detection.cursor >= last
+
+
+def test_blocks_and_detector_state_survive_a_restart(tmp_path):
+    model, _ = tiny_model()
+    schema = tiny_schema()
+    policy = load_policy({"detection": {"action": "block"}})
+    audit = f"sqlite:///{tmp_path / 'a.db'}"
+    app = create_app(from_estimator(model, schema=schema), schema, policy=policy, audit=audit)
+    gw = app.state.gateway
+    bot, bot_rec = gw.keys.create("bot")
+    user, _ = gw.keys.create("user")
+    with ServerThread(app) as server, httpx.Client(base_url=server.url) as c:
+        got = [c.post("/v1/predict", json={"rows": [row(0.2 + 1e-5 * i, 0.3)]}, headers={"X-API-Key": bot}).status_code
+               for i in range(6)]
+        last = int(c.post("/v1/predict", json={"rows": [row(0.7, 0.1, 3, "blue")]},
+                          headers={"X-API-Key": user}).headers["X-Audit-Id"])
+        assert wait_for(lambda: _caught_up(gw, last))
+        late = c.post("/v1/predict", json={"rows": [row(0.5, 0.5)]}, headers={"X-API-Key": bot}).status_code
+    answered = got.count(200)
+    assert late == 403 and gw.detection.monitor.seen == answered + 1
+    gw.close()
+    again = create_app(from_estimator(model, schema=schema), schema, policy=policy, audit=audit)
+    gw2 = again.state.gateway
+    try:
+        assert wait_for(lambda: _caught_up(gw2, last))
+        assert gw2.detection.monitor.seen == answered + 1  # the detectors' state is rebuilt from the log
+        with ServerThread(again) as server, httpx.Client(base_url=server.url) as c:
+            assert c.post("/v1/predict", json={"rows": [row()]}, headers={"X-API-Key": bot}).status_code == 403
+            assert c.post("/v1/predict", json={"rows": [row()]}, headers={"X-API-Key": user}).status_code == 200
+            lifted = gw2.lift(bot_rec.key_id, by="test")
+            assert lifted and {d["action"] for d in lifted} == {"block"} and lifted[0]["evidence"]
+            r = c.post("/v1/predict", json={"rows": [row(0.9, 0.1)]}, headers={"X-API-Key": bot})
+            assert r.status_code == 200
+            assert wait_for(lambda: _caught_up(gw2, int(r.headers["X-Audit-Id"])))
+            # the lifted key's earlier rows are forgiven: no new decision without new evidence
+            assert c.post("/v1/predict", json={"rows": [row(0.1, 0.9)]}, headers={"X-API-Key": bot}).status_code == 200
+            assert gw2.blocks.decisions() == []
+    finally:
+        gw2.close()
+
+
+def test_a_failing_model_answers_503_with_an_error_id(tmp_path):
+    from mlsiege.targets import from_callable
+
+    def broken(X):
+        raise ValueError(f"cannot score row {X[0].tolist()}")
+
+    schema = tiny_schema()
+    app = create_app(from_callable(broken), schema, audit=f"sqlite:///{tmp_path / 'a.db'}")
+    key, _ = app.state.gateway.keys.create("k")
+    with ServerThread(app) as server, httpx.Client(base_url=server.url) as c:
+        r = c.post("/v1/predict", json={"rows": [row(0.777, 0.1)]}, headers={"X-API-Key": key})
+    assert r.status_code == 503 and set(r.json()) == {"detail", "error_id"}
+    assert "0.777" not in r.text and "ValueError" not in r.text

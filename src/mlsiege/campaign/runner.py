@@ -8,10 +8,10 @@ from typing import Any
 
 from mlsiege.campaign.executors import run_pool, run_ray
 from mlsiege.campaign.grid import Grid
-from mlsiege.campaign.report import campaign_payload
 from mlsiege.campaign.store import ResultStore
 from mlsiege.campaign.task import run_task
 from mlsiege.errors import ConfigError
+from mlsiege.report.campaign import campaign_payload
 from mlsiege.report.json_report import write_json
 
 __all__ = ["run_campaign"]

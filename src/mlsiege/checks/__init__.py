@@ -1,8 +1,13 @@
 """Conformance checks for every attack, defense and target adapter.
 
 ``yield_checks(component, family)`` yields ``(name, check)`` pairs; each ``check()`` raises
-``AssertionError`` naming what broke. ``tests/test_conformance.py`` runs them over every recipe
-a family package lists in its ``__all__``, like scikit-learn's ``parametrize_with_checks``.
+``AssertionError`` naming what broke, or ``unittest.SkipTest`` with the reason it cannot judge.
+Besides checks of shape (result type, budget, seeds, schema, label-only targets) every family
+has one check that the component does something on its tiny problem. ``tests/test_conformance.py``
+runs them over every recipe a family package lists in its ``__all__``, like scikit-learn's
+``parametrize_with_checks``; ``python -m mlsiege.checks MODULE`` runs them on any module
+(:mod:`mlsiege.checks.runner`), and :mod:`mlsiege.checks.null_recipes` holds one do-nothing
+recipe per family that they must reject.
 
 Examples
 --------
@@ -12,8 +17,12 @@ Examples
 ...     import numpy as np
 ...     from mlsiege.results import DefenseResult
 ...     return DefenseResult("noop", np.ones(len(y), bool), np.zeros(len(y)))
->>> for name, check in yield_checks(noop, "data_defense"):
-...     check()
+>>> checks = dict(yield_checks(noop, "data_defense"))
+>>> checks["check_same_seed_same_result"]()
+>>> checks["check_defense_flags_poison"]()
+Traceback (most recent call last):
+...
+AssertionError: noop caught none of the 16 poisoned records (recall 0): it flagged none and scored none above 5% of the clean records, nor did it catch them once corrupted
 """
 
 from __future__ import annotations
@@ -62,14 +71,25 @@ def register_family(name: str, builder: Callable[[], Harness]) -> None:
 
 
 def yield_checks(component: Any, family: str) -> Iterator[tuple[str, Callable[[], None]]]:
-    """Yield the named checks for ``component`` of ``family``."""
+    """Yield the named checks for ``component`` of ``family``.
+
+    Only the checks that apply to the family are yielded (a family that queries no target gets
+    no budget check); a check that cannot be judged on this component's output skips with the
+    reason (:func:`mlsiege.checks.common.skip`), it never passes silently.
+    """
     if family not in FAMILIES:
         raise ConfigError(f"unknown family {family!r}; known: {sorted(FAMILIES)}")
     yield "check_docstring_cites_source", partial(common.check_docstring_cites_source, component)
     harness = FAMILIES[family]()
     for check in _WITH_TARGET:
+        if check is common.check_budget_respected and (harness.make_target is None or harness.budget is None):
+            continue
+        if check is common.check_outputs_satisfy_schema and (harness.schema is None or harness.produced is None):
+            continue
+        if check is common.check_black_box and harness.make_label_only is None:
+            continue
         yield check.__name__, partial(check, component, harness)
-    for check in harness.extra.get("checks", ()):  # a family's own checks (e.g. sybil budgets)
+    for check in harness.extra.get("checks", ()):  # a family's own checks (e.g. sybil budgets, effect)
         yield check.__name__, partial(check, component, harness)
 
 

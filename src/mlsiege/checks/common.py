@@ -2,7 +2,9 @@
 
 Each check takes the component and a :class:`Harness` (a tiny problem built for the
 component's family, see :mod:`mlsiege.checks.harnesses`) and raises ``AssertionError`` with a
-sentence naming what broke. ``yield_checks`` in :mod:`mlsiege.checks` picks them by family, in
+sentence naming what broke. A check that does not apply raises :class:`unittest.SkipTest` with
+the reason (pytest reports it as skipped, ``python -m mlsiege.checks`` as SKIP): it never passes
+silently. ``yield_checks`` in :mod:`mlsiege.checks` picks them by family, in
 the manner of scikit-learn's ``check_estimator`` and river's ``checks``.
 """
 
@@ -11,13 +13,15 @@ from __future__ import annotations
 import copy
 import inspect
 import re
+import unittest
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from mlsiege.results import AttackResult, DefenseResult, comparable
+from mlsiege.errors import CapabilityError
+from mlsiege.results import AttackResult, comparable
 from mlsiege.schema import Schema
 from mlsiege.targets import Budgeted
 
@@ -30,7 +34,14 @@ __all__ = [
     "check_outputs_satisfy_schema",
     "check_returns_result",
     "check_same_seed_same_result",
+    "needs",
+    "skip",
 ]
+
+
+def skip(reason: str) -> None:
+    """Mark the running check as not applicable (``unittest.SkipTest``: pytest shows it skipped)."""
+    raise unittest.SkipTest(reason)
 
 _CITATION = re.compile(r"(19|20)\d\d")
 
@@ -83,16 +94,18 @@ class Harness:
     run: Callable[[Any, Any, dict, int], Any]
     data: Callable[[], dict[str, Any]]
     make_target: Callable[[], CountingTarget] | None = None
+    make_label_only: Callable[[], CountingTarget] | None = None
     budget: int | None = None
     schema: Schema | None = None
     produced: Callable[[Any, dict], tuple[np.ndarray, np.ndarray | None] | None] | None = None
     result_type: type = AttackResult
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def target(self) -> tuple[CountingTarget | None, Budgeted | None]:
-        if self.make_target is None:
+    def target(self, label_only: bool = False) -> tuple[CountingTarget | None, Budgeted | None]:
+        make = self.make_label_only if label_only else self.make_target
+        if make is None:
             return None, None
-        raw = self.make_target()
+        raw = make()
         return raw, Budgeted(raw, self.budget)
 
 
@@ -126,7 +139,7 @@ def check_input_not_mutated(component: Any, harness: Harness) -> None:
 def check_budget_respected(component: Any, harness: Harness) -> None:
     """Never one row over the budget, every row goes through Budgeted, and running out is not a crash."""
     if harness.make_target is None or harness.budget is None:
-        return
+        skip(f"the {harness.family} family queries no target")
     raw, target = harness.target()
     result = harness.run(component, target, harness.data(), 0)
     assert target is not None and raw is not None
@@ -155,16 +168,16 @@ def check_same_seed_same_result(component: Any, harness: Harness) -> None:
 def check_outputs_satisfy_schema(component: Any, harness: Harness) -> None:
     """Every row the component produces satisfies the schema (immutables held to the original)."""
     if harness.schema is None or harness.produced is None:
-        return
+        skip(f"the {harness.family} family produces no rows in the schema's space")
     _, target = harness.target()
     data = harness.data()
     result = harness.run(component, target, data, 0)
     produced = harness.produced(result, data)
     if produced is None:
-        return
+        skip(f"{component.__name__} returned no produced rows (artifact absent)")
     rows, originals = produced
     if len(rows) == 0:
-        return
+        skip(f"{component.__name__} produced zero rows on the tiny problem: nothing to hold to the schema")
     ok = harness.schema.valid_mask(rows, originals)
     assert ok.all(), (
         f"{component.__name__} produced {int((~ok).sum())} of {len(rows)} rows that violate the schema: "
@@ -172,10 +185,34 @@ def check_outputs_satisfy_schema(component: Any, harness: Harness) -> None:
     )
 
 
+def needs(component: Any) -> tuple[str, ...]:
+    """What a recipe declares the API must answer (``recipe.needs``, e.g. ``("scores",)``); ``()`` = labels suffice."""
+    return tuple(getattr(component, "needs", ()) or ())
+
+
 def check_black_box(component: Any, harness: Harness) -> None:
-    """Works against a pure label-only callable: no model internals, no probabilities."""
-    if harness.make_target is None:
+    """Works against a pure label-only callable: no model internals, no probabilities, no scores.
+
+    The target answers ``predict`` only. A recipe that reads scores from it
+    (:class:`~mlsiege.errors.CapabilityError` from :class:`Budgeted`) or sends it nothing fails,
+    unless it declares ``recipe.needs = ("scores", ...)``: then it must refuse the label-only
+    target cleanly (a ``failed`` result naming why, or a ``CapabilityError``) without a query.
+    """
+    if harness.make_label_only is None:
+        skip(f"the {harness.family} family queries no label-only target")
+    raw, target = harness.target(label_only=True)
+    name = component.__name__
+    declared = "scores" in needs(component)
+    try:
+        result = harness.run(component, target, harness.data(), 0)
+    except CapabilityError as exc:
+        if declared and raw.rows == 0:
+            return
+        raise AssertionError(f"{name} needs more than labels from a label-only target: {exc}") from exc
+    assert isinstance(result, harness.result_type), f"{name} returned {type(result).__name__} on a label-only target"
+    if declared:
+        assert raw.rows == 0 and getattr(result, "status", None) == "failed" and getattr(result, "failure_reason", None), (
+            f"{name} declares it needs scores but did not refuse the label-only target cleanly "
+            f"(status {getattr(result, 'status', None)!r}, {raw.rows} rows sent)")
         return
-    raw, target = harness.target()
-    result = harness.run(component, target, harness.data(), 0)
-    assert isinstance(result, (AttackResult, DefenseResult)), f"{component.__name__} failed on a pure black box"
+    assert raw.rows > 0, f"{name} sent no query to the label-only target"

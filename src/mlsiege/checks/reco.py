@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from mlsiege.checks.common import CountingTarget, Harness
+from mlsiege.checks.common import CountingTarget, Harness, skip
+from mlsiege.results import AttackResult
 
 __all__ = ["check_sybil_budget", "check_sybils_act_only_as_themselves", "reco_attack_harness"]
 
@@ -71,12 +72,16 @@ def check_sybil_budget(component: Any, harness: Harness) -> None:
     _, target = harness.target()
     d = harness.data()
     result = harness.run(component, target, d, 0)
+    assert isinstance(result, AttackResult), f"{component.__name__} returned {type(result).__name__}, not AttackResult"
     rows = sp.csr_matrix(result.artifacts["sybil_interactions"])
     name = component.__name__
     assert rows.shape == (N_SYBILS, N_ITEMS), f"{name} returned sybil rows of shape {rows.shape}, expected {(N_SYBILS, N_ITEMS)}"
     per_row = np.diff(rows.indptr)
     assert per_row.max() <= PER_SYBIL, f"{name} gave a sybil {per_row.max()} engagements over a budget of {PER_SYBIL}"
-    assert rows[:, d["targets"]].nnz > 0, f"{name} never engaged with the targets"
+    engaged = np.asarray(rows[:, d["targets"]].getnnz(axis=0)).ravel()
+    missed = [int(t) for t, n in zip(d["targets"], engaged, strict=True) if n == 0]
+    assert not missed, f"{name}'s sybils never engaged the target(s) {missed} of {d['targets'].tolist()}"
+    assert rows.indices.min(initial=0) >= 0 and rows.indices.max(initial=0) < N_ITEMS, f"{name} engaged items outside the catalogue"
 
 
 def check_sybils_act_only_as_themselves(component: Any, harness: Harness) -> None:
@@ -85,7 +90,7 @@ def check_sybils_act_only_as_themselves(component: Any, harness: Harness) -> Non
     result = harness.run(component, target, harness.data(), 0)
     edges = np.asarray(result.artifacts.get("follows", np.empty((0, 2))), dtype=np.int64).reshape(-1, 2)
     if edges.size == 0:
-        return
+        skip(f"{component.__name__} made no follow edges on the tiny problem")
     name = component.__name__
     assert (edges[:, 0] >= N_USERS).all() and (edges[:, 0] < N_USERS + N_SYBILS).all(), f"{name} makes a real user follow someone"
     assert (edges[:, 1] >= 0).all() and (edges[:, 1] < N_USERS + N_SYBILS).all(), f"{name} follows an unknown account"

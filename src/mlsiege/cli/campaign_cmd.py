@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mlsiege.cli.console import EXIT_FINDINGS, err_console, fail, user_errors
 from mlsiege.cli.summary import print_summary
@@ -23,6 +22,8 @@ def run(
     fail_on: str | None = typer.Option(None, "--fail-on", help="Exit 1 when a finding reaches this severity."),
 ) -> None:
     """Run every task not yet in OUT/results.jsonl (so a stopped campaign resumes), then report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from mlsiege.campaign import Grid, run_campaign
     from mlsiege.report.json_report import read_json
     from mlsiege.report.render import render_dir

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from mlsiege import __version__
 from mlsiege.cli import (
     attack_cmd,
     campaign_cmd,
+    demo_cmd,
     gateway_cmd,
     lifecycle_cmd,
     reco_cmd,
-    registration_cmd,
     scan_cmd,
     scenario_cmd,
     schema_cmd,
@@ -28,7 +27,7 @@ app.add_typer(target_cmd.app, name="target")
 app.add_typer(attack_cmd.app, name="attack")
 app.add_typer(scenario_cmd.app, name="scenario")
 # further groups and commands (one line each):
-app.command("demo")(registration_cmd.demo)
+app.add_typer(demo_cmd.app, name="demo")
 app.add_typer(reco_cmd.app, name="reco")
 app.command("serve")(gateway_cmd.serve)
 app.add_typer(gateway_cmd.keys_app_group, name="gateway")
@@ -40,6 +39,8 @@ app.add_typer(lifecycle_cmd.app, name="lifecycle")
 
 def _version(value: bool) -> None:
     if value:
+        from mlsiege import __version__
+
         typer.echo(f"mlsiege {__version__}")
         raise typer.Exit()
 

@@ -1,19 +1,20 @@
-"""``mlsiege scenario run registration-botnet`` and ``mlsiege demo``."""
+"""``mlsiege scenario run registration-botnet`` (``mlsiege demo registration`` reuses its runner)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mlsiege.cli.console import console, err_console, user_errors
 
-__all__ = ["demo", "registration_botnet"]
+__all__ = ["registration_botnet"]
 
 
 def _run(cfg, out: Path, quiet: bool = False) -> dict:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from mlsiege.report.json_report import write_json
     from mlsiege.report.registration import write_registration_html
     from mlsiege.scenarios.registration_botnet import run_registration_botnet
@@ -79,16 +80,3 @@ def registration_botnet(
     if not quiet:
         console.print(_table(report))
         console.print(f"report: {out / 'report.json'} and {out / 'report.html'}")
-
-
-def demo(
-    out: Path = typer.Option(Path("mlsiege-demo"), "--out", help="Where to write the reports."),
-    seed: int = typer.Option(0, "--seed", help="Seed."),
-) -> None:
-    """Run the flagship scenario (registration botnet, four maturity profiles) on built-in synthetic data."""
-    from mlsiege.scenarios.registration_botnet import RegistrationBotnetConfig
-
-    with user_errors():
-        report = _run(RegistrationBotnetConfig(seed=seed), out)
-    console.print(_table(report))
-    console.print(f"took {report['seconds']:.0f} s. Open the HTML report: {(out / 'report.html').resolve()}")

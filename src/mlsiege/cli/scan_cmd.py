@@ -13,7 +13,15 @@ from typing import Any
 
 import typer
 
-from mlsiege.cli.console import EXIT_BAD_INPUT, EXIT_FINDINGS, err_console, fail, user_errors
+from mlsiege.cli.console import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    err_console,
+    fail,
+    progress_bar,
+    single_threaded,
+    user_errors,
+)
 from mlsiege.cli.summary import print_summary
 from mlsiege.errors import ConfigError, MlsiegeError
 from mlsiege.report.findings import SEVERITIES, reaches
@@ -31,6 +39,7 @@ def scan(
     trainer: str | None = typer.Option(None, "--trainer", help="Unfitted model SPEC (module:Factory or .joblib) for the poisoning step."),
     fail_on: str | None = typer.Option(None, "--fail-on", help="Exit 1 when a finding reaches this severity (info..critical)."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
+    scale: str = typer.Option("std", "--scale", help="Distance unit of every evasion figure: std (over the data rows), range, raw."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines and no terminal summary."),
 ) -> None:
     """Assess a model: evasion, extraction, output hardening and poisoning within one budget."""
@@ -42,11 +51,18 @@ def scan(
 
     if fail_on is not None and fail_on not in SEVERITIES:
         raise fail(f"--fail-on must be one of {', '.join(SEVERITIES)}, got {fail_on!r}")
-    say = (lambda line: None) if quiet else (lambda line: err_console.print(f"[dim]scan[/] {line}", highlight=False))
+    bar = progress_bar(quiet)
+    say = (lambda line: None) if quiet else (lambda line: bar.console.print(f"[dim]scan[/] {line}", highlight=False))
+    tasks: dict[str, Any] = {}
+
+    def tick(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = bar.add_task(step, total=total)
+        bar.update(tasks[step], completed=done, total=total)
     payload: dict[str, Any] = {"target": {"spec": target}, "data": {"path": str(data), "label": label},
                                "steps": [], "error": None}
     try:
-        config = ScanConfig(budget=budget, seed=seed)
+        config = ScanConfig(budget=budget, seed=seed, scale=scale)
         schema, X, y, info = load_scan_inputs(data, label, schema_path)
         payload["data"] = info
         with warnings.catch_warnings():
@@ -58,8 +74,9 @@ def scan(
             except (AttributeError, TypeError, ValueError) as exc:  # an object no adapter fits
                 raise ConfigError(f"cannot use {target} as a target: {exc}") from exc
         trainer_obj = load_trainer(trainer) if trainer else None
-        outcome = run_scan(model, X, y, schema=schema, config=config, recipes=default_recipes(),
-                           trainer=trainer_obj, progress=say)
+        with bar, single_threaded():
+            outcome = run_scan(model, X, y, schema=schema, config=config, recipes=default_recipes(),
+                               trainer=trainer_obj, progress=say, tick=tick)
         measured = outcome.to_payload()
         payload.update({**measured, "target": {"spec": target, **measured["target"]},
                         "data": {**info, **measured["data"]}})

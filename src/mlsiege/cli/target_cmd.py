@@ -5,14 +5,10 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from mlsiege.cli.console import console, user_errors
-from mlsiege.cli.io import read_schema, read_table
-from mlsiege.schema import infer_schema
-from mlsiege.targets import Budgeted, load_target
 
 app = typer.Typer(help="Load and query the model under test.", no_args_is_help=True)
 
@@ -26,6 +22,12 @@ def probe(
     kind: str | None = typer.Option(None, help="classifier | scorer | regressor (guessed when omitted)."),
 ) -> None:
     """Send ROWS rows of DATA to TARGET and print the answers and the queries spent."""
+    import numpy as np
+
+    from mlsiege.cli.io import read_schema, read_table
+    from mlsiege.schema import infer_schema
+    from mlsiege.targets import Budgeted, load_target
+
     with user_errors():
         frame = read_table(data)
         schema = read_schema(schema_path) if schema_path else infer_schema(frame)
@@ -52,6 +54,8 @@ def probe(
 
 
 def _fmt(value: object) -> str:
+    import numpy as np
+
     arr = np.asarray(value)
     if arr.ndim:
         return "[" + ", ".join(f"{v:.3g}" for v in arr.ravel()) + "]"

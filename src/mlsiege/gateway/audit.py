@@ -5,12 +5,20 @@ awaits :meth:`AuditLog.append`, whose future resolves only after the transaction
 record has committed (SQLite in WAL mode with ``synchronous=FULL`` syncs it to disk). One writer
 thread batches the records waiting at that moment into one transaction, so one disk sync serves
 many requests (group commit) and the log stays exact under load and across a ``kill -9``.
+
+Ids are assigned by the database in that transaction (:meth:`Database.insert`), so any number
+of processes can write one log. SQLite's write-ahead log is checkpointed on a schedule
+(``checkpoint_s``) by a thread with its own connection, never inside a commit a request waits
+for (a passive checkpoint does not block writers).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import queue
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -22,14 +30,8 @@ from mlsiege.gateway.store import Database, open_database
 
 __all__ = ["AuditLog", "export_jsonl"]
 
-_INSERT = (
-    "INSERT INTO audit (id, ts, key_id, client, method, path, status, rows_n, first_row, request, response) "
-    "VALUES (:id, :ts, :key_id, :client, :method, :path, :status, :rows_n, :first_row, :request, :response)"
-)
-_INSERT_ALERT = (
-    "INSERT INTO alerts (id, ts, key_id, detector, query, score, related, action, detail) "
-    "VALUES (:id, :ts, :key_id, :detector, :query, :score, :related, :action, :detail)"
-)
+log = logging.getLogger("mlsiege.gateway")
+
 _STOP = object()
 
 
@@ -41,22 +43,26 @@ class AuditLog:
     dicts with the columns of the ``audit`` table (``id`` is assigned here).
     """
 
-    def __init__(self, url: str, *, max_batch: int = 512) -> None:
+    def __init__(self, url: str, *, max_batch: int = 512, checkpoint_s: float = 5.0,
+                 origin: str | None = None, alert_window: float | None = 60.0) -> None:
         self.url = url
+        self.alert_window = alert_window
         self.db = open_database(url)
         self.max_batch = max_batch
+        self.origin = origin or f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._next = self._max_id("audit") + 1
-        self._next_alert = self._max_id("alerts") + 1
         self.batches = 0
         self.written = 0
+        self.checkpoints = 0
         self.error: BaseException | None = None
+        self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mlsiege-audit", daemon=True)
         self._thread.start()
-
-    def _max_id(self, table: str) -> int:
-        rows = self.db.query(f"SELECT MAX(id) AS m FROM {table}")
-        return int(rows[0]["m"] or 0)
+        self._checkpointer: threading.Thread | None = None
+        if self.db.is_sqlite and checkpoint_s > 0:
+            self._checkpointer = threading.Thread(target=self._checkpoint_loop, args=(checkpoint_s,),
+                                                  name="mlsiege-checkpoint", daemon=True)
+            self._checkpointer.start()
 
     # ----------------------------------------------------------------- producers
     def append(self, record: dict[str, Any], done: Callable[[int | None, BaseException | None], None] | None = None
@@ -79,13 +85,7 @@ class AuditLog:
 
     # ----------------------------------------------------------------- writer
     def _run(self) -> None:
-        since_checkpoint = 0
         while True:
-            if since_checkpoint and (self._queue.empty() or since_checkpoint >= 5000):
-                # WAL checkpoints are done here, between batches, rather than inside a commit a
-                # request is waiting for (SQLite's automatic checkpoint is switched off)
-                self.db.checkpoint()
-                since_checkpoint = 0
             item = self._queue.get()
             if item is _STOP:
                 return
@@ -101,32 +101,47 @@ class AuditLog:
                     break
                 batch.append(nxt)
             self._write(batch)
-            since_checkpoint += 1
             if stop:
                 return
+
+    def _checkpoint_loop(self, every: float) -> None:
+        """Checkpoint the WAL every ``every`` seconds after writes, from a connection of its own."""
+        db = open_database(self.url)
+        try:
+            done = self.written
+            while not self._stopped.wait(every):
+                if self.written != done:
+                    done = self.written
+                    try:
+                        db.checkpoint()
+                        self.checkpoints += 1
+                    except Exception:  # a checkpoint that fails is retried at the next tick
+                        log.warning("WAL checkpoint failed", exc_info=True)
+        finally:
+            db.close()
 
     def _write(self, batch: list[Any]) -> None:
         audits, alerts = [], []
         for kind, records, _, _ in batch:
             for record in records if kind == "many" else [records]:
                 if kind == "alert":
-                    record["id"] = self._next_alert
-                    self._next_alert += 1
                     alerts.append(record)
                 else:
-                    record["id"] = self._next
-                    self._next += 1
+                    record.setdefault("origin", self.origin)
                     audits.append(record)
         error: BaseException | None = None
         try:
-            if audits:
-                self.db.executemany(_INSERT, audits)
-            if alerts:
-                self.db.executemany(_INSERT_ALERT, alerts)
+            ids = self.db.insert({"audit": audits, "alerts": alerts}, alert_window=self.alert_window)
+            for table, rows in (("audit", audits), ("alerts", alerts)):
+                for record, rid in zip(rows, ids[table], strict=True):
+                    record["id"] = rid
             self.batches += 1
             self.written += len(audits)
+            self.error = None
         except Exception as exc:  # a full disk or a lost server: every waiter learns it
             error = self.error = exc
+            log.error("audit write of %d records failed: %s", len(audits) + len(alerts), exc,
+                      exc_info=exc.__cause__ or exc)
         for kind, records, fut, done in batch:
             if kind == "many":
                 done(None if error else [r["id"] for r in records], error)
@@ -143,6 +158,9 @@ class AuditLog:
         if self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join(timeout=30)
+        self._stopped.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=10)
         self.db.close()
 
     # ----------------------------------------------------------------- readers

@@ -5,14 +5,23 @@ detection reads that table, not the process's own requests, so it sees one strea
 process answered. One process at a time holds the detection lease (a row of
 ``detection_lease``, renewed every few seconds) and runs the
 :class:`~mlsiege.defenses.serving.monitor.QueryMonitor` over the answered ``/v1/predict``
-records in audit-id order. Its alerts go to the ``alerts`` table; a block or degrade decision
-goes to ``detection_flags`` (one row per key and detector, the evidence as JSON), which every
-process reads every ``interval`` seconds: a decision holds in all processes within that delay.
+records in audit-id order (woken as soon as its own process commits answers, and every
+``interval`` seconds for the others'). Its alerts go to the ``alerts`` table (through the audit
+writer, which keeps one per key and detector across processes); its decisions go to the
+``blocks`` table (:class:`~mlsiege.gateway.store.BlockStore`, one row per key and detector with
+the evidence), which every process reads: a decision holds in all processes within the store's
+``ttl``. Serving never waits for detection, so a key is refused from the first request after
+its decision is stored, not from the request that tipped it.
 
 Restarts and failover lose nothing: the monitor's state is rebuilt by replaying the last
-``replay_rows`` answered rows of the audit log (the log is the durable state), flags already in
-the database are not raised twice, and a lifted block (``detection_lifts``) makes the monitor
-forget the key's rows up to the lift, so an admin's lift sticks unless new evidence comes.
+``replay_rows`` answered rows of the audit log (the log is the durable state), decisions already
+in the database are not raised twice, and a lift makes the monitor forget the key's rows up to
+the lift (``lift_after``), so an admin's lift sticks unless new evidence comes.
+
+Why one leader rather than every process running the detectors on every row: the work is done
+once whatever the number of workers (the distribution tests cost about a millisecond a row),
+every detector sees the rows in one order (the audit ids), and nothing is pickled into the
+database to resume.
 """
 
 from __future__ import annotations
@@ -33,25 +42,12 @@ import pandas as pd
 
 from mlsiege.defenses.serving.alerts import Alert
 from mlsiege.defenses.serving.monitor import QueryMonitor
-from mlsiege.errors import ConfigError, DataValidationError, MlsiegeError
-from mlsiege.gateway.store import Database, open_database
+from mlsiege.errors import DataValidationError, MlsiegeError
+from mlsiege.gateway.store import BlockStore, open_database
 
-__all__ = ["BlockStore", "DetectionService", "load_reference"]
+__all__ = ["DetectionService", "load_reference"]
 
 log = logging.getLogger("mlsiege.gateway")
-
-_TABLES = (
-    """CREATE TABLE IF NOT EXISTS detection_flags (
-        key_id VARCHAR(32) NOT NULL, detector VARCHAR(32) NOT NULL, action VARCHAR(16) NOT NULL,
-        ts DOUBLE PRECISION NOT NULL, audit_id BIGINT, detail TEXT, evidence TEXT,
-        PRIMARY KEY (key_id, detector))""",
-    """CREATE TABLE IF NOT EXISTS detection_lifts (
-        key_id VARCHAR(32) PRIMARY KEY, ts DOUBLE PRECISION NOT NULL, lift_after BIGINT NOT NULL,
-        lifted_by VARCHAR(32))""",
-    """CREATE TABLE IF NOT EXISTS detection_lease (
-        name VARCHAR(32) PRIMARY KEY, owner VARCHAR(64) NOT NULL, expires DOUBLE PRECISION NOT NULL)""",
-)
-
 
 def load_reference(path: str | Path, schema: Any, *, max_rows: int = 20_000, seed: int = 0) -> np.ndarray:
     """Real rows (CSV or Parquet, e.g. the training data) in attack space, for the distribution tests.
@@ -89,63 +85,15 @@ def load_reference(path: str | Path, schema: Any, *, max_rows: int = 20_000, see
     return X[keep]
 
 
-class BlockStore:
-    """Blocks and degradations decided by detection, and their lifting, in the gateway database.
-
-    Used by the gateway (every process) and by ``mlsiege gateway blocks list|lift``.
-    """
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        for ddl in _TABLES:
-            db.execute(ddl)
-
-    def flags(self) -> list[dict[str, Any]]:
-        """Every standing decision, oldest first, with its evidence."""
-        rows = self.db.query("SELECT * FROM detection_flags ORDER BY ts, key_id")
-        for r in rows:
-            r["evidence"] = json.loads(r["evidence"]) if r["evidence"] else {}
-        return rows
-
-    def active(self) -> tuple[set[str], set[str]]:
-        """Keys blocked and keys degraded now."""
-        blocked, degraded = set(), set()
-        for r in self.db.query("SELECT key_id, action FROM detection_flags"):
-            (blocked if r["action"] == "block" else degraded if r["action"] == "degrade" else set()).add(r["key_id"])
-        return blocked, degraded
-
-    def add(self, key_id: str, detector: str, action: str, audit_id: int | None, detail: str,
-            evidence: dict[str, Any]) -> None:
-        self.db.execute(
-            "INSERT INTO detection_flags (key_id, detector, action, ts, audit_id, detail, evidence) "
-            "VALUES (:k, :d, :a, :t, :i, :detail, :e) ON CONFLICT DO NOTHING",
-            {"k": key_id, "d": detector, "a": action, "t": time.time(), "i": audit_id, "detail": detail,
-             "e": json.dumps(evidence, default=str)})
-
-    def lift(self, key_id: str, by: str | None = None) -> list[dict[str, Any]]:
-        """Lift every decision about ``key_id``; return them. Raises ``ConfigError`` if none stands."""
-        found = [f for f in self.flags() if f["key_id"] == key_id]
-        if not found:
-            raise ConfigError(f"no block or degradation stands for key {key_id!r}")
-        top = self.db.query("SELECT MAX(id) AS m FROM audit")[0]["m"] or 0
-        self.db.execute("DELETE FROM detection_lifts WHERE key_id = :k", {"k": key_id})
-        self.db.execute("INSERT INTO detection_lifts (key_id, ts, lift_after, lifted_by) VALUES (:k, :t, :a, :b)",
-                        {"k": key_id, "t": time.time(), "a": int(top), "b": by})
-        self.db.execute("DELETE FROM detection_flags WHERE key_id = :k", {"k": key_id})
-        return found
-
-    def lifts(self) -> dict[str, int]:
-        """``key_id -> last audit id`` whose rows a lift forgave."""
-        return {r["key_id"]: int(r["lift_after"]) for r in self.db.query("SELECT * FROM detection_lifts")}
-
-
 class DetectionService:
     """Follows the audit feed with a :class:`QueryMonitor` and shares decisions through the database.
 
     Parameters
     ----------
     url
-        The gateway database (the one holding ``audit``).
+        The gateway database (the one holding ``audit``); the feed is read on a connection of its own.
+    blocks
+        Where decisions go and lifts come from (the process's store, so its cache learns at once).
     schema, policy
         The gateway's schema (to encode rows) and policy (detection settings and action).
     reference
@@ -156,17 +104,16 @@ class DetectionService:
         Poll period (seconds), lease lifetime, rows replayed when taking the lease.
     """
 
-    def __init__(self, url: str, schema: Any, policy: Any, *, reference: np.ndarray | None = None,
-                 on_alert: Callable[[Alert, str, int], None] | None = None, interval: float = 0.2,
-                 lease_ttl: float = 5.0, replay_rows: int = 50_000, start: bool = True) -> None:
+    def __init__(self, url: str, schema: Any, policy: Any, *, blocks: BlockStore | None = None,
+                 reference: np.ndarray | None = None, on_alert: Callable[[Alert, str, int], None] | None = None,
+                 interval: float = 0.2, lease_ttl: float = 5.0, replay_rows: int = 50_000,
+                 start: bool = True) -> None:
         self.schema, self.policy, self.reference = schema, policy, reference
         self.db = open_database(url)
-        self.store = BlockStore(self.db)
+        self.blocks = blocks if blocks is not None else BlockStore(self.db)
         self.on_alert = on_alert
         self.interval, self.lease_ttl, self.replay_rows = interval, lease_ttl, replay_rows
         self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
-        self.blocked: set[str] = set()  # the engine and the app read these very sets
-        self.degraded: set[str] = set()
         self.monitor: QueryMonitor | None = None
         self.leader = False
         self.cursor = 0
@@ -175,21 +122,29 @@ class DetectionService:
         self._numeric = all(f.type != "categorical" for f in schema.features)
         self._lock = threading.Lock()  # the poll thread and an admin's lift both refresh
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mlsiege-detection", daemon=True)
-        self._refresh()
         if start:
             self._thread.start()
 
     # ----------------------------------------------------------------- loop
+    def poke(self) -> None:
+        """New answers are committed: follow the feed now rather than at the next tick."""
+        self._wake.set()
+
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.step()
             except Exception:  # noqa: BLE001 - a failing database must not kill detection for good
                 log.exception("detection step failed; retrying")
 
     def step(self) -> int:
-        """One round: refresh decisions, hold the lease, follow the feed. Returns rows observed."""
+        """One round: read the lifts, hold the lease, follow the feed. Returns rows observed."""
         with self._lock:
             self._refresh()
             if not self._hold_lease():
@@ -200,18 +155,12 @@ class DetectionService:
             return self._follow()
 
     def refresh(self) -> None:
-        """Read the standing decisions and lifts (every process, every ``interval``)."""
+        """Read the lifts now (after an admin's lift in this process)."""
         with self._lock:
             self._refresh()
 
     def _refresh(self) -> None:
-        blocked, degraded = self.store.active()
-        # mutate in place: the engine and the app hold these very sets
-        self.blocked.intersection_update(blocked)
-        self.blocked.update(blocked)
-        self.degraded.intersection_update(degraded)
-        self.degraded.update(degraded)
-        lifts = self.store.lifts()
+        lifts = self.blocks.lifts()
         if self.monitor is not None:
             for key, after in lifts.items():
                 if self._lifts.get(key) != after:
@@ -237,7 +186,7 @@ class DetectionService:
         """Take over: a fresh monitor fed with the recent past of the audit log."""
         self.monitor = QueryMonitor(self.schema.n_features, schema=self.schema, config=self.policy.monitor,
                                     reference=self.reference)
-        self._flagged = {(f["key_id"], f["detector"]) for f in self.store.flags()}
+        self._flagged = {(d["key_id"], d["detector"]) for d in self.blocks.decisions()}
         self.leader = True
         rows = self.db.query("SELECT id, rows_n FROM audit WHERE path = '/v1/predict' AND status = 200 "
                              "ORDER BY id DESC LIMIT :n", {"n": max(1, self.replay_rows)})
@@ -298,16 +247,14 @@ class DetectionService:
         self._flagged.add((alert.key, alert.detector))
         action = self.policy.action
         evidence = {**alert.extra, "row": alert.query, "related": list(alert.related)}
-        self.store.add(alert.key, alert.detector, action, audit_id, alert.detail, evidence)
-        if action == "block":
-            self.blocked.add(alert.key)
-        elif action == "degrade":
-            self.degraded.add(alert.key)
+        self.blocks.decide(alert.key, alert.detector, action, audit_id=audit_id, detail=alert.detail,
+                           evidence=evidence)
         if self.on_alert is not None:
             self.on_alert(alert, action, audit_id)
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
         if self.leader:

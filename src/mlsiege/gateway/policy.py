@@ -20,6 +20,7 @@ nothing is rate limited and detection raises alerts without acting. A policy fil
       prada: {threshold: 0.85}
       fingerprint: {step: 0.02}
       distribution: {quantile: 0.99, alpha: 1.0e-6}   # or false; see defenses/serving/distribution.py
+    docs: public                              # public | key (any live key) | off
 
 ``rate`` is requests per second (token bucket of size ``burst``); ``quota`` is rows per
 ``window`` seconds.
@@ -40,6 +41,28 @@ __all__ = ["ACTIONS", "OUTPUT_MODES", "GatewayPolicy", "Limit", "OutputPolicy", 
 
 OUTPUT_MODES = ("scores", "rounded", "labels", "topk")
 ACTIONS = ("alert", "degrade", "block")
+DOCS = ("public", "key", "off")
+
+
+def _integer(value: Any, where: str) -> int:
+    """``value`` as an int (YAML may give ``10``, ``10.0`` or ``"10"``), else one clear ConfigError."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where} must be an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value)
+    raise ConfigError(f"{where} must be an integer, got {value!r}")
+
+
+def _number(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where} must be a number, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -51,11 +74,15 @@ class OutputPolicy:
     k: int = 1
 
     def __post_init__(self) -> None:
+        for name in ("decimals", "k"):  # JSON and YAML may spell an integer 2.0
+            value = getattr(self, name)
+            if isinstance(value, float) and value.is_integer():
+                object.__setattr__(self, name, int(value))
         if self.mode not in OUTPUT_MODES:
             raise ConfigError(f"output mode must be one of {list(OUTPUT_MODES)}, got {self.mode!r}")
-        if not isinstance(self.decimals, int) or not 0 <= self.decimals <= 12:
+        if not isinstance(self.decimals, int) or isinstance(self.decimals, bool) or not 0 <= self.decimals <= 12:
             raise ConfigError(f"output decimals must be an integer in [0, 12], got {self.decimals!r}")
-        if not isinstance(self.k, int) or self.k < 1:
+        if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < 1:
             raise ConfigError(f"output k must be an integer >= 1, got {self.k!r}")
 
     @classmethod
@@ -82,6 +109,11 @@ class Limit:
     window: float = 86400.0
 
     def __post_init__(self) -> None:
+        for name in ("rate", "window"):
+            _number(getattr(self, name), f"limits {name}")
+        for name in ("burst", "quota"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, _integer(getattr(self, name), f"limits {name}"))
         if self.rate is not None and self.rate <= 0:
             raise ConfigError(f"rate must be > 0 requests/s, got {self.rate}")
         if self.burst is not None and self.burst < 1:
@@ -105,6 +137,8 @@ class PrefixLimit(Limit):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        object.__setattr__(self, "ipv4", _integer(self.ipv4, "limits per_prefix ipv4"))
+        object.__setattr__(self, "ipv6", _integer(self.ipv6, "limits per_prefix ipv6"))
         if not 0 <= self.ipv4 <= 32 or not 0 <= self.ipv6 <= 128:
             raise ConfigError(f"prefix lengths out of range: ipv4={self.ipv4}, ipv6={self.ipv6}")
 
@@ -124,8 +158,11 @@ class GatewayPolicy:
     action: str = "alert"
     degrade_to: OutputPolicy = field(default_factory=lambda: OutputPolicy(mode="labels"))
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    docs: str = "public"
 
     def __post_init__(self) -> None:
+        if self.docs not in DOCS:
+            raise ConfigError(f"docs must be one of {list(DOCS)}, got {self.docs!r}")
         if self.action not in ACTIONS:
             raise ConfigError(f"detection action must be one of {list(ACTIONS)}, got {self.action!r}")
         if self.max_rows < 1 or self.max_body_bytes < 64:
@@ -145,12 +182,13 @@ class GatewayPolicy:
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> GatewayPolicy:
         data = dict(data or {})
-        known = {"output", "roles", "keys", "limits", "detection"}
+        known = {"output", "roles", "keys", "limits", "detection", "docs"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown policy section(s) {unknown}; known: {sorted(known)}")
-        limits = dict(data.get("limits") or {})
-        det = dict(data.get("detection") or {})
+        limits, det = _section(data, "limits"), _section(data, "detection")
+        for name in ("per_key", "per_prefix"):
+            _section(limits, name, f"limits {name}")
         try:
             kwargs: dict[str, Any] = {
                 "output": OutputPolicy.from_dict(data.get("output")),
@@ -163,16 +201,27 @@ class GatewayPolicy:
             }
             for name in ("max_rows", "max_body_bytes"):
                 if name in limits:
-                    kwargs[name] = int(limits.pop(name))
+                    kwargs[name] = _integer(limits.pop(name), f"limits {name}")
             if limits:
                 raise ConfigError(f"unknown limits setting(s) {sorted(limits)}")
-            kwargs["detection"] = bool(det.pop("enabled", True))
+            enabled = det.pop("enabled", True)
+            if not isinstance(enabled, bool):
+                raise ConfigError(f"detection enabled must be true or false, got {enabled!r}")
+            kwargs["detection"] = enabled
+            kwargs["docs"] = data.get("docs", "public")
             kwargs["action"] = det.pop("action", "alert")
             kwargs["degrade_to"] = OutputPolicy.from_dict(det.pop("degrade_to", {"mode": "labels"}))
             kwargs["monitor"] = MonitorConfig.from_dict(det)
             return cls(**kwargs)
         except (TypeError, AttributeError) as exc:
             raise ConfigError(f"bad policy: {exc}") from exc
+
+
+def _section(data: dict[str, Any], name: str, where: str | None = None) -> dict[str, Any]:
+    value = data.get(name) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"policy {where or name} must be a mapping, got {value!r}")
+    return dict(value)
 
 
 def load_policy(source: str | Path | dict[str, Any] | None) -> GatewayPolicy:

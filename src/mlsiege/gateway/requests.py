@@ -61,7 +61,7 @@ def parse_rows(data: Any, schema: Any, max_rows: int, key_id: str | None, body: 
     if not isinstance(rows, list) or not rows:
         raise Denied(422, "'rows' must be a non-empty list of objects", key_id=key_id, body=body)
     if len(rows) > max_rows:
-        raise Denied(413, f"{len(rows)} rows exceed the limit of {max_rows} per request", key_id=key_id, body=body)
+        raise Denied(422, f"{len(rows)} rows exceed the limit of {max_rows} per request", key_id=key_id, body=body)
     names = schema.names
     wanted = set(names)
     types = [(f.name, f.type) for f in schema.features]
@@ -97,7 +97,9 @@ def parse_key_request(data: Any, key_id: str | None, body: bytes) -> tuple[str, 
     if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
         raise Denied(422, f"'roles' must be a non-empty list among {list(ROLES)}", key_id=key_id, body=body)
     output = data.get("output")
-    if output is not None:
+    if "output" in data:
+        if not isinstance(output, dict):
+            raise Denied(422, "'output' must be an object like {\"mode\": \"labels\"}", key_id=key_id, body=body)
         try:
             OutputPolicy.from_dict(output)
         except ConfigError as exc:

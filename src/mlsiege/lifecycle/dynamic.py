@@ -32,11 +32,13 @@ from mlsiege.lifecycle.pipeline import PipelineSpec
 __all__ = ["dynamic_audit"]
 
 ATTACKER = "attacker"
+#: a poisoning that moves the model's metric (AUC or accuracy) by less than this did nothing measurable
+POISON_EFFECT = 0.01
 
 
 def _load(pipeline: PipelineSpec, base: Path) -> dict[str, Any]:
-    from mlsiege.cli.io import read_schema, read_table
-    from mlsiege.schema import infer_schema
+    from mlsiege.datasets.tables import read_table
+    from mlsiege.schema import infer_schema, read_schema
 
     art = pipeline.artefacts
     if "data" not in art or "label" not in art:
@@ -49,9 +51,33 @@ def _load(pipeline: PipelineSpec, base: Path) -> dict[str, Any]:
     features = frame.drop(columns=[c for c in drop if c in frame.columns])
     schema = read_schema(_path(base, art["schema"])).drop(drop) if art.get("schema") else infer_schema(features)
     X = schema.encode(features)
-    y = pd.to_numeric(frame[label], errors="coerce").fillna(0).astype(int).to_numpy()
+    y = binary_labels(frame[label], art.get("positive_label"), label)
     classes = frame[art["class_column"]].astype(str).to_numpy() if art.get("class_column") in frame.columns else None
     return {"X": X, "y": y, "schema": schema, "classes": classes}
+
+
+def binary_labels(column: pd.Series, positive: Any, name: str) -> np.ndarray:
+    """Labels as 1 (abuse) / 0, never coerced silently.
+
+    Numbers 0/1 (or booleans) pass as they are. Anything else (text such as ``"bot"`` /
+    ``"human"``, or other numbers) needs ``artefacts.positive_label`` naming the abuse value:
+    that value becomes 1 and every other 0. Missing labels are refused.
+    """
+    if column.isna().any():
+        rows = np.flatnonzero(column.isna().to_numpy())[:5].tolist()
+        raise DataValidationError(f"label column {name!r} has missing values (rows {rows}...): drop or fill them",
+                                  columns=[name])
+    values = sorted({str(v) for v in column.unique()})
+    if positive is not None:
+        if str(positive) not in values:
+            raise ConfigError(f"artefacts.positive_label {positive!r} is not a value of {name!r} (values: {', '.join(values[:8])})")
+        return (column.astype(str) == str(positive)).to_numpy().astype(int)
+    numeric = pd.to_numeric(column, errors="coerce")
+    if pd.api.types.is_bool_dtype(column) or (numeric.notna().all() and set(numeric.unique()) <= {0, 1}):
+        return numeric.astype(int).to_numpy()
+    raise DataValidationError(
+        f"label column {name!r} holds {', '.join(values[:6])}{'...' if len(values) > 6 else ''}, not 0/1: "
+        "set artefacts.positive_label to the value that means abuse", columns=[name])
 
 
 def _path(base: Path, value: str) -> str:
@@ -194,12 +220,15 @@ STATIC_PATH = {"probe-evade": "probe-extract-evade", "poison-source": "poison-so
 def dynamic_audit(pipeline: PipelineSpec, base: Path, *, budget: int = 200, seed: int = 0) -> tuple[dict, list, dict | None]:
     """Run what the artefacts allow; returns (dynamic results, extra findings, generalization)."""
     from mlsiege.lifecycle.generalization import novel_class_test
+    from mlsiege.lifecycle.trainer import could_not_run, frame_trainer
     from mlsiege.report.findings import Finding
-    from mlsiege.scenarios.scan_inputs import load_trainer
+    from mlsiege.training import load_trainer
 
     art = pipeline.artefacts
     data = _load(pipeline, base)
     trainer = load_trainer(_path(base, art["trainer"])) if art.get("trainer") else None
+    if trainer is not None:
+        trainer = frame_trainer(trainer, data["schema"])
     attacks, findings, notes = [], [], []
     runs = []
     if art.get("model") and "serve" in pipeline.stages:
@@ -211,6 +240,7 @@ def dynamic_audit(pipeline: PipelineSpec, base: Path, *, budget: int = 200, seed
             attacks.append(run())
         except Exception as exc:  # one attack failing must not lose the others
             notes.append(f"{name} failed: {type(exc).__name__}: {exc}")
+            findings.append(could_not_run(name, f"{type(exc).__name__}: {exc}"))
     from mlsiege.lifecycle.audit import static_audit
 
     verdicts = {v.path: v for v in static_audit(pipeline).verdicts}
@@ -219,22 +249,38 @@ def dynamic_audit(pipeline: PipelineSpec, base: Path, *, budget: int = 200, seed
         rate = through / max(1, a["attempted"])
         a["through_rate"] = rate
         verdict = verdicts.get(STATIC_PATH[a["attack"]])
+        # a poisoning's severity follows what it did to the model, not only how much got in
+        effect = a["metric_clean"] - a["metric_poisoned"] if a["attack"] == "poison-source" else None
+        harmless = effect is not None and effect < POISON_EFFECT
+        note = (f"; it moved the metric by {effect:.3g} (< {POISON_EFFECT:g}), so lowered to "
+                if harmless else "")
         if a["attempted"] and rate >= 0.5 and verdict is not None and verdict.status == "stopped":
             findings.append(Finding(
                 title=f"Controls meant to stop {verdict.path} let {through} of {a['attempted']} attempts through",
-                severity="high", rule="a path the static audit calls stopped lets >= 50% through -> high",
+                severity="medium" if harmless else "high",
+                rule="a path the static audit calls stopped lets >= 50% through -> high"
+                     + (note + "medium" if harmless else ""),
                 evidence={"through_rate": rate, "controls": [f"{s}:{c}" for s, c in verdict.stopped_at]},
                 atlas_techniques=tuple(a.get("atlas_techniques", ())), source=f"lifecycle-dynamic:{a['attack']}"))
         elif a["attempted"] and rate >= 0.5:
             findings.append(Finding(
-                title=f"Dynamic audit: {through} of {a['attempted']} {a['attack']} attempts got through every stage",
-                severity="high", rule="through rate >= 50% in the dynamic audit -> high",
-                evidence={"through_rate": rate, "stages": {s["stage"]: s["caught"] for s in a["stages"]}},
+                title=f"Dynamic audit: {through} of {a['attempted']} {a['attack']} attempts got through every stage"
+                      + (f" (the model's metric moved by {effect:.3g})" if effect is not None else ""),
+                severity="low" if harmless else "high",
+                rule="through rate >= 50% in the dynamic audit -> high" + (note + "low" if harmless else ""),
+                evidence={"through_rate": rate, "stages": {s["stage"]: s["caught"] for s in a["stages"]},
+                          **({"metric_drop": effect} if effect is not None else {})},
                 atlas_techniques=tuple(a.get("atlas_techniques", ())), source=f"lifecycle-dynamic:{a['attack']}"))
     generalization = None
     if trainer is not None:
         try:
             generalization = novel_class_test(data["X"], data["y"], trainer, data["classes"])
+            if generalization["merged_rare_classes"]:
+                notes.append("generalization test: classes too rare to hold out alone were merged: "
+                             + ", ".join(generalization["merged_rare_classes"]))
+            if generalization["skipped_rare_classes"]:
+                notes.append("generalization test: classes too rare to hold out were skipped: "
+                             + ", ".join(generalization["skipped_rare_classes"]))
             if generalization["mean_gap"] >= 0.3:
                 findings.append(Finding(
                     title="The detector does not generalize to abuse classes it was not trained on",
@@ -245,4 +291,5 @@ def dynamic_audit(pipeline: PipelineSpec, base: Path, *, budget: int = 200, seed
                     source="lifecycle-dynamic:novel-class"))
         except Exception as exc:
             notes.append(f"generalization test failed: {type(exc).__name__}: {exc}")
+            findings.append(could_not_run("novel-class generalization test", f"{type(exc).__name__}: {exc}"))
     return {"attacks": attacks, "notes": notes}, findings, generalization

@@ -27,17 +27,23 @@ __all__ = ["GeneralizationConfig", "novel_class_test"]
 
 @dataclass(frozen=True)
 class GeneralizationConfig:
-    """``test_size``: share of rows held out for scoring; ``n_clusters`` when no class column."""
+    """``test_size``: share of rows held out for scoring; ``n_clusters`` when no class column;
+    ``min_class_rows``: a class with fewer positive rows is too rare to hold out alone (merged
+    with the other rare ones into one ``rare: ...`` class when together they reach it, else
+    skipped; both listed in the result)."""
 
     test_size: float = 0.4
     n_clusters: int = 3
     seed: int = 0
+    min_class_rows: int = 10
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.test_size <= 0.9:
             raise ConfigError(f"test_size must be in [0.05, 0.9], got {self.test_size}")
         if self.n_clusters < 2:
             raise ConfigError(f"n_clusters must be >= 2, got {self.n_clusters}")
+        if self.min_class_rows < 2:
+            raise ConfigError(f"min_class_rows must be >= 2, got {self.min_class_rows}")
 
 
 def _flags(model: Any, X: np.ndarray) -> np.ndarray:
@@ -75,8 +81,9 @@ def novel_class_test(
     Returns
     -------
     dict with ``classes`` (one row per class: ``detection_rate_held_out``,
-    ``detection_rate_when_known``, ``detection_rate_known``, ``benign_fpr``), ``mean_gap`` and the
-    config.
+    ``detection_rate_when_known``, ``detection_rate_known``, ``benign_fpr``), ``mean_gap``,
+    ``merged_rare_classes`` / ``skipped_rare_classes`` (too rare to hold out alone) and the config.
+    Fewer than two usable classes is a :class:`DataValidationError` naming the class counts.
 
     Examples
     --------
@@ -106,9 +113,26 @@ def novel_class_test(
     else:
         labels[pos] = np.asarray(classes, dtype=object)[pos]
         source = "class column"
-    names = sorted({str(c) for c in labels[pos]})
+    labels[pos] = [str(c) for c in labels[pos]]
+    counts = {c: int(np.sum(labels[pos] == c)) for c in sorted(set(labels[pos]))}
+    rare = sorted(c for c, k in counts.items() if k < config.min_class_rows)
+    merged: list[str] = []
+    skipped: list[str] = []
+    if rare:
+        if sum(counts[c] for c in rare) >= config.min_class_rows:
+            merged = rare
+            name = "rare: " + ", ".join(rare[:5]) + (", ..." if len(rare) > 5 else "")
+            labels[np.isin(labels, rare)] = name
+        else:
+            skipped = rare
+            keep_rows = ~np.isin(labels, rare)
+            X, y, labels = X[keep_rows], y[keep_rows], labels[keep_rows]
+    names = sorted({str(c) for c in labels[y == 1]})
     if len(names) < 2:
-        raise DataValidationError("the generalization test needs at least two known abuse classes")
+        detail = "; ".join(f"{c}: {k} rows" for c, k in counts.items())
+        raise DataValidationError(
+            f"the generalization test needs at least two abuse classes of >= {config.min_class_rows} rows each "
+            f"(rare ones merged), found {detail or 'none'}")
     idx_tr, idx_te = train_test_split(np.arange(len(y)), test_size=config.test_size,
                                       stratify=labels.astype(str), random_state=config.seed)
     full = _fit(trainer, X[idx_tr], y[idx_tr])
@@ -131,4 +155,5 @@ def novel_class_test(
         })
     gaps = [r["detection_rate_known"] - r["detection_rate_held_out"] for r in rows]
     return {"classes": rows, "mean_gap": float(np.nanmean(gaps)), "class_source": source,
+            "merged_rare_classes": merged, "skipped_rare_classes": skipped,
             "config": asdict(config), "figure_data": True}

@@ -24,7 +24,7 @@ __all__ = ["PipelineError", "PipelineSpec", "Source", "StageSpec", "load_pipelin
 WRITERS = ("public", "partners", "internal")
 EXPOSURES = ("public", "authenticated", "internal")
 RETRAINING = ("none", "periodic", "periodic-cleaned")
-ARTEFACT_KEYS = ("data", "label", "model", "schema", "trainer", "class_column", "kind", "threshold")
+ARTEFACT_KEYS = ("data", "label", "model", "schema", "trainer", "class_column", "kind", "threshold", "positive_label")
 
 
 class PipelineError(ConfigError):

@@ -7,8 +7,10 @@ mitigations. The four built-in profiles are those of the registration scenario (
 story):
 
 * ``low``: the model is deployed and nothing else: no validation, no logging, no retraining;
-* ``hardened-model``: ``low`` with the model adversarially trained and ensembled — the claim under
-  test is that hardening the model alone gives little when the lifecycle is weak;
+* ``hardened-model``: ``low`` with the model adversarially trained (known bots wearing benign
+  registrants' form fields are added as bots before fitting) — the claim under test is that
+  hardening the model alone gives little when the lifecycle is weak. No ensemble is built: the
+  ``ensemble`` control is not part of any built-in profile;
 * ``medium``: intake limits and provenance checks, schema validation, a hardened model, request
   logging and drift monitoring that alerts (nobody acts on the alerts);
 * ``high``: everything in ``medium`` plus probing detection at the endpoint, analyst review of
@@ -86,7 +88,7 @@ class MaturityProfile:
         return cls(name, tuple(sorted(pairs, key=lambda p: STAGES.index(p[0]) if p[0] in STAGES else -1)), description)
 
 
-_HARDENED = (("train", "model_hardening"), ("train", "ensemble"))
+_HARDENED = (("train", "model_hardening"),)
 _MEDIUM = (
     ("collect", "intake_rate_limits"), ("collect", "provenance_tracking"),
     ("validate", "schema_validation"), *_HARDENED,
@@ -97,7 +99,7 @@ PROFILES: dict[str, MaturityProfile] = {
     for p in (
         MaturityProfile("low", (), "the model is deployed; no validation, no logging, no retraining"),
         MaturityProfile("hardened-model", _HARDENED,
-                        "low, with the detector adversarially trained and ensembled"),
+                        "low, with the detector adversarially trained on mimicry examples"),
         MaturityProfile("medium", _MEDIUM,
                         "intake limits, provenance and schema checks, hardened model, logging and drift alerts"),
         MaturityProfile("high", (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mlsiege.errors import MlsiegeError
 from mlsiege.lifecycle.audit import static_audit
 from mlsiege.lifecycle.pipeline import load_pipeline
 
@@ -46,7 +47,11 @@ def run_audit(pipeline_path: str | Path, out: str | Path, *, budget: int = 500, 
             payload["generalization"] = generalization
             payload["findings"] = findings + [f.to_dict() for f in extra_findings]
         except Exception as exc:  # keep the static audit: write what finished, say what did not
-            payload["notes"].append(f"dynamic audit failed: {type(exc).__name__}: {exc}")
+            from mlsiege.lifecycle.trainer import could_not_run
+
+            reason = str(exc) if isinstance(exc, MlsiegeError) else f"{type(exc).__name__}: {exc}"
+            payload["notes"].append(f"dynamic audit failed: {reason}")
+            payload["findings"] = findings + [could_not_run("dynamic audit", reason).to_dict()]
     path = write_json(out / "report.json", payload, kind="lifecycle-audit")
     document = read_json(path)
     lifecycle_page(document).write(out / "report.html")

@@ -13,10 +13,10 @@ __all__ = ["detection_scores"]
 
 
 def detection_scores(flagged: np.ndarray, is_sybil: np.ndarray, benign_group: np.ndarray | None = None) -> dict[str, float | int]:
-    """Precision, recall and false-positive rates of a flag mask against sybil labels.
+    """Precision, recall, F1 and false-positive rates of a flag mask against sybil labels.
 
     Precision is 1.0 when nothing is flagged (no wrong flag was raised); recall is 1.0 when
-    there is no sybil.
+    there is no sybil; F1 is their harmonic mean (0 when both are 0).
 
     Examples
     --------
@@ -29,9 +29,12 @@ def detection_scores(flagged: np.ndarray, is_sybil: np.ndarray, benign_group: np
     tp = int((flagged & sybil).sum())
     fp = int((flagged & ~sybil).sum())
     real = int((~sybil).sum())
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / int(sybil.sum()) if sybil.any() else 1.0
     out: dict[str, float | int] = {
-        "precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
-        "recall": round(tp / int(sybil.sum()), 4) if sybil.any() else 1.0,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0,
         "fpr": round(fp / real, 6) if real else 0.0,
         "flagged": tp + fp,
         "false_positives": fp,

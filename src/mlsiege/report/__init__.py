@@ -6,7 +6,21 @@ renderer needs the ``report`` extra (plotly). The terminal summary lives in ``ml
 because only the CLI prints.
 """
 
-from mlsiege.report.findings import SEVERITIES, Finding, severity_rank
-from mlsiege.report.json_report import SCHEMA_VERSION, read_json, write_json
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["SCHEMA_VERSION", "SEVERITIES", "Finding", "read_json", "severity_rank", "write_json"]
+
+
+def __getattr__(name: str) -> Any:
+    """The names above, imported from their modules on first use (the CLI's start-up stays light)."""
+    if name in ("SEVERITIES", "Finding", "severity_rank"):
+        from mlsiege.report import findings
+
+        return getattr(findings, name)
+    if name in ("SCHEMA_VERSION", "read_json", "write_json"):
+        from mlsiege.report import json_report
+
+        return getattr(json_report, name)
+    raise AttributeError(f"module 'mlsiege.report' has no attribute {name!r}")

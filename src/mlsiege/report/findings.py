@@ -15,7 +15,6 @@ from typing import Any
 
 from mlsiege.atlas import mitigation, technique
 from mlsiege.errors import ConfigError
-from mlsiege.results import to_jsonable
 
 __all__ = ["CONTROLS", "SEVERITIES", "Finding", "highest_severity", "reaches", "severity_rank"]
 
@@ -123,6 +122,8 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (the layout of ``report.json["findings"][i]``)."""
+        from mlsiege.results import to_jsonable  # numpy: imported when a finding is written
+
         return to_jsonable(
             {
                 "title": self.title,

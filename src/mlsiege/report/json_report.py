@@ -16,7 +16,6 @@ from typing import Any
 
 from mlsiege import __version__
 from mlsiege.errors import ConfigError, DataValidationError
-from mlsiege.results import to_jsonable
 
 __all__ = ["RESERVED_KEYS", "SCHEMA_VERSION", "read_json", "write_json"]
 
@@ -38,6 +37,8 @@ def write_json(
     clash = set(RESERVED_KEYS) & set(payload)
     if clash:
         raise ConfigError(f"payload may not set the header keys {sorted(clash)}")
+    from mlsiege.results import to_jsonable  # numpy: imported when a report is written
+
     document = {
         "schema_version": SCHEMA_VERSION,
         "generator": f"mlsiege {__version__}",

@@ -8,7 +8,6 @@ from typing import Any
 import pandas as pd
 
 from mlsiege.report.html import HtmlReport
-from mlsiege.report.render import register_renderer
 
 __all__ = ["lifecycle_page"]
 
@@ -60,6 +59,3 @@ def _generalization_figure(rep: HtmlReport, gen: Mapping[str, Any]) -> None:
     ])
     fig.update_layout(barmode="group", yaxis_title="detection rate", height=360)
     rep.add_figure("Detection of each abuse class, seen vs never seen", fig)
-
-
-register_renderer("lifecycle-audit", lifecycle_page)

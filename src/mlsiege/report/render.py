@@ -1,18 +1,14 @@
 """Turn a ``report.json`` document back into ``report.html`` (used by ``mlsiege report DIR``).
 
 Every page is built from the JSON alone, so re-rendering a report never needs the model, the
-data or a query. ``scan`` and ``campaign`` documents get their own layouts; any other kind (the
-scenarios') gets a generic page: its ``summary``, its ``findings`` and a table per list of
-records. Scenarios with richer pages register a renderer with :func:`register_renderer` in
-``mlsiege/report/<word>.py``, where ``<word>`` is the first word of their kind
-(``lifecycle-audit`` -> ``mlsiege.report.lifecycle``); it is imported when such a report is
-rendered.
+data or a query. ``scan``, ``campaign`` and ``lifecycle-audit`` documents get their own layouts
+(named in :func:`_builtin_renderers`, imported by name, never found by string); any other kind
+(the scenarios') gets a generic page: its ``summary``, its ``findings`` and a table per list of
+records. A user's own kind can get a richer page with :func:`register_renderer`.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,27 +33,16 @@ def register_renderer(kind: str, renderer: Callable[[Mapping[str, Any]], HtmlRep
 def render_document(document: Mapping[str, Any]) -> HtmlReport:
     """The HTML report of a ``report.json`` document, by its ``kind``."""
     kind = str(document.get("kind", ""))
-    if kind not in _RENDERERS:
-        _load_renderer(kind)
-    if kind in _RENDERERS:
-        return _RENDERERS[kind](document)
-    if kind == "scan":
-        return _scan_page(document)
-    if kind == "campaign":
-        from mlsiege.campaign.report import campaign_page
-
-        return campaign_page(document)
-    return _generic_page(document)
+    renderer = _RENDERERS.get(kind) or _builtin_renderers().get(kind)
+    return renderer(document) if renderer is not None else _generic_page(document)
 
 
-def _load_renderer(kind: str) -> None:
-    """Import ``mlsiege.report.<first word of kind>`` so it can register its renderer."""
-    stem = kind.split("-")[0].replace(".", "")
-    if not stem.isidentifier() or stem in ("render", "html", "json_report", "findings", "rules"):
-        return
-    name = f"mlsiege.report.{stem}"
-    if importlib.util.find_spec(name) is not None:
-        importlib.import_module(name)
+def _builtin_renderers() -> dict[str, Callable[[Mapping[str, Any]], HtmlReport]]:
+    """The kinds mlsiege renders with their own page (imported here, when a report is rendered)."""
+    from mlsiege.report.campaign import campaign_page
+    from mlsiege.report.lifecycle import lifecycle_page
+
+    return {"scan": _scan_page, "campaign": campaign_page, "lifecycle-audit": lifecycle_page}
 
 
 def render_dir(directory: str | Path) -> Path:
@@ -86,6 +71,9 @@ def scan_summary(document: Mapping[str, Any]) -> dict[str, Any]:
     fidelity = steps.get("extraction", {}).get("metrics", {}).get("fidelity")
     if fidelity is not None:
         out["extraction fidelity"] = f"{fidelity:.0%}"
+    unit = document.get("distance_unit")
+    if unit:
+        out["distance unit"] = f"{unit.get('name')}: {unit.get('text')}"
     if "seconds" in document:
         out["seconds"] = document["seconds"]
     return out
@@ -118,7 +106,8 @@ def _scan_page(doc: Mapping[str, Any]) -> HtmlReport:
             fig = go.Figure()
             for s in sizes:
                 fig.add_trace(go.Box(y=s["curve"]["perturbation_l2"], name=s["metrics"].get("api"), boxpoints="all"))
-            fig.update_layout(yaxis_title="L2 distance (feature ranges as units)", height=360, margin={"t": 20})
+            unit = (doc.get("distance_unit") or {}).get("name", "range")  # reports before the unit was named used ranges
+            fig.update_layout(yaxis_title=f"L2 distance (unit: {unit})", height=360, margin={"t": 20})
             rep.add_figure("Perturbation sizes of successful evasions", fig)
     extraction = next((s for s in steps if s["role"] == "extraction"), None)
     if extraction and extraction.get("curve", {}).get("queries"):

@@ -32,8 +32,9 @@ EVASION_THRESHOLDS = ((0.9, "critical"), (0.5, "high"), (0.2, "medium"), (0.0, "
 FAR_RATIO = 0.8
 #: surrogate fidelity (agreement with the target on held-out rows) -> severity
 EXTRACTION_THRESHOLDS = ((0.95, "high"), (0.85, "medium"), (0.0, "low"))
-#: accuracy lost by the trainer -> severity
-POISONING_THRESHOLDS = ((0.10, "high"), (0.03, "medium"), (0.0, "low"))
+#: accuracy lost by the trainer -> severity; a drop under 1 point (or under one test row) moved
+#: nothing measurable and is ``info``
+POISONING_THRESHOLDS = ((0.10, "high"), (0.03, "medium"), (0.01, "low"))
 
 
 def _grade(value: float, table: tuple[tuple[float, str], ...], what: str) -> tuple[str, str]:
@@ -43,14 +44,27 @@ def _grade(value: float, table: tuple[tuple[float, str], ...], what: str) -> tup
     return "info", f"{what} {value:.3g} below every threshold -> info"
 
 
-def evasion_finding(step: Mapping[str, Any]) -> Finding | None:
-    """Evasion: severity from the success rate; label-only evasion also lists the T0043.001 path."""
+def evasion_finding(step: Mapping[str, Any], label_step: Mapping[str, Any] | None = None) -> Finding | None:
+    """Evasion: severity from the success rate; label-only evasion also lists the T0043.001 path.
+
+    ``label_step`` is the label-only step of the same scan: an API as deployed answers labels
+    too, so an attacker can run the label-only attack on it, and its rate is at least the
+    label-only one (the larger of the two is graded; both are shown).
+    """
     m = step.get("metrics", {})
     if step.get("status") in ("skipped", "error") or not m.get("points"):
         return None
     rate = float(m["success_rate"])
     label_only = step["role"] == "evasion_label"
     api = "through its label-only form" if label_only else "through the API as deployed"
+    lm = (label_step or {}).get("metrics", {}) if not label_only else {}
+    via_labels = (lm.get("success_rate") is not None and lm.get("points")
+                  and (label_step or {}).get("status") not in ("skipped", "error")
+                  and float(lm["success_rate"]) > rate)
+    own_rate, recipe = rate, step["recipe"]
+    if via_labels:
+        rate, m = float(lm["success_rate"]), {**m, **{k: lm.get(k) for k in lm}}
+        recipe = f"{label_step['recipe']} on its labels; {step['recipe']} on its scores: {own_rate:.0%}"
     if rate == 0:
         severity, rule = "info", f"no valid adversarial row in {m['points']} attacked rows -> info"
     else:
@@ -60,15 +74,18 @@ def evasion_finding(step: Mapping[str, Any]) -> Finding | None:
             severity = SEVERITIES[SEVERITIES.index(severity) - 1]
             rule += (f"; lowered to {severity}: the adversarial rows lie {far:.2g}x as far as the nearest"
                      f" real row of another label (> {FAR_RATIO:g})")
+    if via_labels:
+        rule += (f" (the deployed API answers labels too, so the label-only attack applies to it: "
+                 f"max({own_rate:.0%} with scores, {rate:.0%} with labels) is graded)")
     mitigations = ["AML.M0003", "AML.M0015", "AML.M0004"] + ([] if label_only else ["AML.M0002"])
     return Finding(
-        title=f"Evasion {api} succeeds on {rate:.0%} of {m['points']} rows ({step['recipe']})",
+        title=f"Evasion {api} succeeds on {rate:.0%} of {m['points']} rows ({recipe})",
         severity=severity,
         rule=rule,
         evidence={k: m.get(k) for k in ("success_rate", "points", "per_point_budget",
                                         "median_queries_to_first_success", "median_l2", "median_linf",
                                         "median_features_changed", "median_l2_vs_nearest_other",
-                                        "valid_rate")},
+                                        "valid_rate", "distance_unit")},
         atlas_techniques=["AML.T0015", "AML.T0043.001", "AML.T0040"],
         atlas_mitigations=mitigations,
         source=step["name"],
@@ -104,9 +121,17 @@ def poisoning_finding(step: Mapping[str, Any]) -> Finding | None:
         drops[f"{r['recipe']} ({r['fraction']:.0%} of records poisoned)"] = r["drop"]
     worst = max(drops, key=drops.get)
     drop = max(0.0, float(drops[worst]))
-    severity, rule = _grade(drop, POISONING_THRESHOLDS, "accuracy drop")
+    one_row = 1.0 / max(int(m.get("test_rows") or 1), 1)
+    if drop <= one_row or drop < POISONING_THRESHOLDS[-1][0]:
+        severity = "info"
+        rule = (f"accuracy drop {drop:.3g} is within one test row ({one_row:.3g}) or under "
+                f"{POISONING_THRESHOLDS[-1][0]:g}: the poisoning moved nothing measurable -> info")
+    else:
+        severity, rule = _grade(drop, POISONING_THRESHOLDS, "accuracy drop")
+    title = (f"{worst} cut the retrained model's accuracy by {drop:.1%}" if severity != "info"
+             else f"Poisoning moved nothing measurable: the largest accuracy drop was {drop:.1%} ({worst})")
     return Finding(
-        title=f"{worst} cut the retrained model's accuracy by {drop:.1%}",
+        title=title,
         severity=severity,
         rule=rule,
         evidence={**{k: v for k, v in m.items() if isinstance(v, (int, float, str))},
@@ -152,8 +177,9 @@ def scan_findings(payload: Mapping[str, Any]) -> list[Finding]:
     exposure = exposure_finding(payload)
     if exposure is not None:
         findings.append(exposure)
+    label_step = next((s for s in payload.get("steps", []) if s.get("role") == "evasion_label"), None)
     for step in payload.get("steps", []):
-        rule = {"evasion_score": evasion_finding, "evasion_label": evasion_finding,
+        rule = {"evasion_score": lambda s: evasion_finding(s, label_step), "evasion_label": evasion_finding,
                 "extraction": extraction_finding, "poisoning": poisoning_finding}.get(step["role"])
         found = rule(step) if rule else None
         if found is not None:

@@ -8,13 +8,21 @@ probe channel, and uses simple heuristics a real operator would:
 1. **one-feature probing** (greedy coordinate search): from a template, vary one form field at a
    time over its values and keep the values the endpoint accepts; when no value is accepted the
    operator falls back to a human-looking default;
-2. **threshold bisection** on the fill time: the fastest form fill that still passes;
+2. **threshold bisection** on the fill time: the fastest form fill that still passes, found with
+   the library's :func:`~mlsiege.attacks.evasion.threshold_bisection` (doubling steps, then
+   bisection) on each template row;
 3. **crafting**: phony registrations drawn from the recovered rules, each on one of its own
    accounts and proxies (the server-observed fields are the infrastructure's, never edited),
    made constraint-valid, and checked against the endpoint while the probe budget lasts.
 
 The recovered rules are a decision-rule extraction in the spirit of Tramèr et al. (2016,
 "Stealing Machine Learning Models via Prediction APIs"), done with the cheapest queries.
+
+The botnet knows only what a real operator would: the public form (the schema: its fields, their
+values and the form's own validation rules, such as the minimum time per field) and the answers
+to its probes. It does not know how the platform's users are spread over countries: it rents
+proxies evenly over the form's countries, and learns which of its accounts and proxies are worth
+using from the endpoint's answers (:func:`verify_rules`).
 """
 
 from __future__ import annotations
@@ -24,18 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from mlsiege.attacks.evasion import threshold_bisection
+from mlsiege.attacks.evasion.probing import ThresholdConfig
 from mlsiege.errors import ConfigError, QueryBudgetExceeded
-from mlsiege.sim.registration import (
-    _COUNTRY_P,
-    ASN,
-    BASE_FIELDS,
-    COUNTRY,
-    DEVICE,
-    EMAIL,
-    MIN_SECONDS_PER_FIELD,
-    MOBILE_SECONDS_PER_FIELD,
-    REFERRER,
-)
+from mlsiege.sim.registration import ASN, COUNTRY, DEVICE, EMAIL, REFERRER
 
 __all__ = ["BotnetConfig", "Infrastructure", "ProbeChannel", "Rules", "craft_registrations", "recover_rules"]
 
@@ -102,17 +102,23 @@ class Infrastructure:
         n = self.config.subnets
         self.subnet_ids = ATTACKER_SUBNETS + np.arange(n) + 10_000 * (self.seed % 1000)
         self.subnet_asn = np.where(self.rng.random(n) < 0.7, ASN.index("residential"), ASN.index("mobile"))
-        p = np.asarray(_COUNTRY_P) / np.sum(_COUNTRY_P)
-        self.subnet_country = self.rng.choice(len(COUNTRY), n, p=p)
+        self.subnet_country = self.rng.integers(0, len(COUNTRY), n)  # evenly: the operator knows no user base
 
     def accounts(self, n: int) -> np.ndarray:
         """Ages (days) of ``n`` accounts from the budget: fresh ones and bought aged ones."""
         fresh = self.rng.random(n) < self.config.fresh_account_share
         return np.where(fresh, self.rng.integers(0, 31, n), self.rng.integers(30, 1500, n))
 
-    def assign(self, n: int) -> np.ndarray:
-        """Proxy (index into the subnets) for each of ``n`` submissions, spread evenly."""
-        return self.rng.permutation(np.resize(np.arange(self.config.subnets), n))
+    def assign(self, n: int, countries: tuple[int, ...] | None = None) -> np.ndarray:
+        """Proxy (index into the subnets) for each of ``n`` submissions, spread evenly.
+
+        ``countries``: use only the proxies in these countries (the ones its probes found to pass).
+        """
+        pool = np.arange(self.config.subnets)
+        if countries is not None:
+            kept = pool[np.isin(self.subnet_country, countries)]
+            pool = kept if len(kept) else pool
+        return self.rng.permutation(np.resize(pool, n))
 
     def subnets_for(self, X: np.ndarray, schema: Any) -> np.ndarray:
         """A subnet id per row among the proxies whose country and network type the row shows."""
@@ -153,6 +159,7 @@ class Rules:
     templates: np.ndarray
     probe_accept_rate: float = 0.0
     age_buckets: tuple[int, ...] = (0, 1, 2, 3)  # account-age buckets worth using (AGE_EDGES)
+    countries: tuple[int, ...] | None = None  # proxy countries worth using (None: every one rented)
 
     def usable(self, X: np.ndarray, schema: Any) -> np.ndarray:
         """Rows whose account the operator expects to pass (it knows its own accounts' ages)."""
@@ -166,6 +173,8 @@ class Rules:
         out["fill_seconds_min"] = round(float(self.fill_min), 2)
         edges = (0, *AGE_EDGES, None)
         out["account_age_days"] = [f"{edges[b]}-{'' if edges[b + 1] is None else edges[b + 1] - 1}" for b in self.age_buckets]
+        if self.countries is not None:
+            out["proxy_countries"] = [schema["ip_country"].levels[int(c)] for c in self.countries]
         return out
 
 
@@ -184,12 +193,13 @@ def _grid(name: str, schema: Any) -> np.ndarray:
     return np.arange(f.low, f.high + 1, dtype=float)
 
 
-def _rows(schema: Any, infra: Infrastructure, n: int, values: dict[str, Any], fill: np.ndarray | float) -> np.ndarray:
-    """Rows with the given form values on ``n`` of the botnet's accounts and proxies."""
+def _rows(schema: Any, infra: Infrastructure, n: int, values: dict[str, Any], fill: np.ndarray | float,
+          countries: tuple[int, ...] | None = None) -> np.ndarray:
+    """Rows with the given form values on ``n`` of the botnet's accounts and proxies (in ``countries``)."""
     X = np.zeros((n, schema.n_features))
     for name, v in values.items():
         X[:, schema.index(name)] = _code(name, v) if np.isscalar(v) or isinstance(v, str) else v
-    proxy = infra.assign(n)
+    proxy = infra.assign(n, countries)
     X[:, schema.index("ip_country")] = infra.subnet_country[proxy]
     X[:, schema.index("country")] = infra.subnet_country[proxy]  # declare what the IP says
     X[:, schema.index("asn_type")] = infra.subnet_asn[proxy]
@@ -200,13 +210,34 @@ def _rows(schema: Any, infra: Infrastructure, n: int, values: dict[str, Any], fi
 
 
 def make_valid(schema: Any, X: np.ndarray) -> np.ndarray:
-    """Snap types and bounds, lift the fill time above its floors, recompute derived fields."""
-    X = schema.repair(X)
-    fields = BASE_FIELDS + X[:, schema.index("optional_fields")]
-    mobile = X[:, schema.index("device")] == DEVICE.index("mobile")
-    floor = np.where(mobile, MOBILE_SECONDS_PER_FIELD, MIN_SECONDS_PER_FIELD) * fields
+    """Snap types and bounds, lift the fill time until the form's own rules accept the row.
+
+    The floors (seconds per field, slower on mobile) are read from the public form's validation
+    (the schema's constraints), by bisection on the fill time per row, never from the simulator.
+    """
+    X = schema.recompute_derived(schema.repair(X))
     j = schema.index("fill_seconds")
-    X[:, j] = np.round(np.maximum(X[:, j], floor + 0.01), 2)
+    bad = ~schema.valid_mask(X)
+    if not bad.any():
+        X[:, j] = np.round(X[:, j], 2)
+        return schema.recompute_derived(X)
+    lo = X[bad, j].copy()
+    hi = np.maximum(lo, 1.0)
+    for _ in range(12):  # double until the form accepts (every row has a finite floor)
+        trial = X[bad].copy()
+        trial[:, j] = hi
+        ok = schema.valid_mask(schema.recompute_derived(trial))
+        if ok.all():
+            break
+        hi = np.where(ok, hi, np.minimum(2 * hi, schema.high[j]))
+    for _ in range(14):  # then bisect to 0.01 s of the floor
+        mid = 0.5 * (lo + hi)
+        trial = X[bad].copy()
+        trial[:, j] = mid
+        ok = schema.valid_mask(schema.recompute_derived(trial))
+        hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+    X[bad, j] = np.minimum(np.ceil(hi * 100 + 1) / 100, schema.high[j])
+    X[~bad, j] = np.round(X[~bad, j], 2)
     return schema.recompute_derived(X)
 
 
@@ -227,8 +258,9 @@ def recover_rules(oracle: Any, schema: Any, infra: Infrastructure, seed: int = 0
     rng = np.random.default_rng(seed)
     b = cfg.base_rows
     current = dict(_NAIVE)
-    fill_guess = MIN_SECONDS_PER_FIELD * (BASE_FIELDS + current["optional_fields"]) * 1.5
-    base = _rows(schema, infra, b, current, fill_guess)
+    base = _rows(schema, infra, b, current, 0.0)  # the fastest fill the form allows
+    base[:, schema.index("fill_seconds")] *= 1.5
+    base = make_valid(schema, base)
     ok = _ask(oracle, base)
     if ok is not None and ok.mean() < 0.5:  # the naive script is refused: start from a human look
         base = _rows(schema, infra, b, _HUMAN, _HUMAN_FILL)
@@ -264,9 +296,10 @@ def verify_rules(oracle: Any, rules: Rules, schema: Any, infra: Infrastructure,
                  rng: np.random.Generator) -> Rules:
     """Spend what is left of the budget on crafted candidates; keep what the answers favour.
 
-    The operator's A/B test: a value (or fill-time quartile, or account-age bucket) whose
-    candidates pass clearly less often than the best is dropped, and the accepted candidates become
-    templates. Accounts in a dropped age bucket are held back rather than wasted.
+    The operator's A/B test: a value (or fill-time quartile, account-age bucket or proxy country)
+    whose candidates pass clearly less often than the best is dropped, and the accepted candidates
+    become templates. Accounts in a dropped age bucket are held back rather than wasted; proxies in
+    a dropped country are no longer used.
     """
     n = int(min(oracle.remaining, 4 * infra.config.accounts))
     if n < 20:
@@ -275,7 +308,7 @@ def verify_rules(oracle: Any, rules: Rules, schema: Any, infra: Infrastructure,
     ok = _ask(oracle, X)
     if ok is None or not ok.any():
         return Rules(rules.allowed, rules.fill_min, rules.templates, 0.0 if ok is None else float(ok.mean()),
-                     rules.age_buckets)
+                     rules.age_buckets, rules.countries)
     X = X[: len(ok)]
     allowed = {}
     for name, values in rules.allowed.items():
@@ -291,32 +324,38 @@ def verify_rules(oracle: Any, rules: Rules, schema: Any, infra: Infrastructure,
     bucket = np.digitize(X[:, schema.index("account_age_days")], AGE_EDGES)
     rate = np.array([ok[bucket == b].mean() if (bucket == b).any() else 0.0 for b in range(len(AGE_EDGES) + 1)])
     ages = tuple(int(b) for b in np.flatnonzero(rate >= 0.5 * rate.max()))
-    return Rules(allowed, fill_min, X[ok], float(ok.mean()), ages)
+    # which of its proxies' countries pass: learned from the answers, like the account ages
+    country = X[:, schema.index("ip_country")].astype(int)
+    seen = np.unique(country)
+    rate = np.array([ok[country == c].mean() for c in seen])
+    countries = tuple(int(c) for c in seen[rate >= 0.5 * rate.max()]) if rate.max() > 0 else None
+    return Rules(allowed, fill_min, X[ok], float(ok.mean()), ages, countries)
 
 
-def _bisect_fill(oracle: Any, schema: Any, base: np.ndarray, steps: int = 7) -> float:
-    """Median over template rows of the fastest accepted fill time (bisection on accept/reject)."""
+def _bisect_fill(oracle: Any, schema: Any, base: np.ndarray) -> float:
+    """Median over template rows of the fastest accepted fill time.
+
+    Each template starts at the fastest fill the form allows; the library's threshold bisection
+    (:func:`~mlsiege.attacks.evasion.threshold_bisection`: 2, 4, 8... seconds more until the
+    endpoint accepts, then 7 bisection steps) finds where the answer turns to "accepted".
+    """
     j = schema.index("fill_seconds")
-    fields = BASE_FIELDS + base[:, schema.index("optional_fields")]
-    lo = MIN_SECONDS_PER_FIELD * fields
-    hi = np.full(len(base), 300.0)
     X = base.copy()
-    X[:, j] = hi
-    ok = _ask(oracle, make_valid(schema, X))
-    if ok is None or not ok.any():
+    X[:, j] = 0.0
+    X = make_valid(schema, X)
+    floor = X[:, j].copy()
+    per_row = int(min(16, oracle.remaining // max(1, len(X))))
+    if per_row < 2:
         return _HUMAN_FILL
-    lo, hi, base = lo[ok], hi[ok], base[ok]
-    for _ in range(steps):
-        mid = np.sqrt(lo * hi)
-        X = base.copy()
-        X[:, j] = mid
-        ok = _ask(oracle, make_valid(schema, X))
-        if ok is None:
-            break
-        n = len(ok)
-        hi[:n] = np.where(ok, mid[:n], hi[:n])
-        lo[:n] = np.where(ok, lo[:n], mid[:n])
-    return float(np.median(hi))
+    res = threshold_bisection(
+        oracle, X, schema=schema, budget=per_row, seed=0, y=np.ones(len(X), dtype=int), target_label=0,
+        scale=1.0, config=ThresholdConfig(features=("fill_seconds",), first_step=2.0, doublings=8, bisect_steps=7),
+    )
+    ok = np.asarray(res.artifacts["success"], dtype=bool)
+    if not ok.any():
+        return _HUMAN_FILL
+    fastest = np.asarray(res.artifacts["adversarial"], dtype=float)[ok, j]
+    return float(np.median(np.maximum(fastest, floor[ok])))
 
 
 def craft_registrations(rules: Rules, schema: Any, infra: Infrastructure, n: int,
@@ -331,7 +370,7 @@ def craft_registrations(rules: Rules, schema: Any, infra: Infrastructure, n: int
         pool = rules.allowed.get(name, np.array([_code(name, _HUMAN[name])]))
         values[name] = rng.choice(pool, n)
     fill = rules.fill_min * rng.uniform(1.2, 3.0, n)
-    X = _rows(schema, infra, n, values, fill)
+    X = _rows(schema, infra, n, values, fill, rules.countries)
     if len(rules.templates):
         half = rng.random(n) < 0.5
         pick = rules.templates[rng.integers(0, len(rules.templates), n)]

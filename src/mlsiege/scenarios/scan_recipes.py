@@ -1,21 +1,21 @@
 """Which recipe fills each role of a scan: a plain table of names, looked up in each family's
 ``__all__`` (no ``eval``, no dotted strings from the user).
 
-The first name of a role's preference list that its family package exports is used; when none
-is, the family's first exported recipe is (except for ``evasion_score``, which needs a recipe
-that uses scores). A role whose family exports nothing is skipped by
-the scan with the reason "no recipe of this family is installed".
+The family packages are imported by name (:func:`family_module`), so a package that fails to
+import fails the scan with its own error instead of silently dropping the step. The first name of
+a role's preference list that its family exports is used; when none is, the family's first
+exported recipe is (except for ``evasion_score``, which needs a recipe that uses scores).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
-__all__ = ["FAMILIES", "PREFERENCES", "default_recipes", "recipe_by_name"]
+__all__ = ["FAMILIES", "PREFERENCES", "default_recipes", "family_module", "recipe_by_name"]
 
-#: role -> family package
+#: role -> family package (documentation; :func:`family_module` imports it by name)
 FAMILIES = {
     "evasion_score": "mlsiege.attacks.evasion",
     "evasion_label": "mlsiege.attacks.evasion",
@@ -32,20 +32,29 @@ PREFERENCES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _exports(package: str) -> list[str]:
-    try:
-        module = importlib.import_module(package)
-    except ImportError:
-        return []
+def family_module(role: str) -> ModuleType:
+    """The family package that fills ``role`` (imported here; an import error propagates)."""
+    if role in ("evasion_score", "evasion_label"):
+        from mlsiege.attacks import evasion as module
+    elif role == "extraction":
+        from mlsiege.attacks import extraction as module
+    elif role == "poisoning":
+        from mlsiege.attacks import poisoning as module
+    else:
+        raise KeyError(f"no scan role {role!r}; roles: {sorted(FAMILIES)}")
+    return module
+
+
+def _exports(module: ModuleType) -> list[str]:
     return [name for name in getattr(module, "__all__", []) if callable(getattr(module, name, None))]
 
 
 def recipe_by_name(role: str, name: str) -> tuple[str, Callable[..., Any]]:
     """``(name, recipe)`` for a recipe its role's family exports; ``KeyError`` otherwise."""
-    package = FAMILIES[role]
-    if name not in _exports(package):
-        raise KeyError(f"{package} exports no recipe {name!r}")
-    return name, getattr(importlib.import_module(package), name)
+    module = family_module(role)
+    if name not in _exports(module):
+        raise KeyError(f"{module.__name__} exports no recipe {name!r}")
+    return name, getattr(module, name)
 
 
 def default_recipes(roles: tuple[str, ...] = tuple(FAMILIES)) -> dict[str, Any]:
@@ -56,7 +65,7 @@ def default_recipes(roles: tuple[str, ...] = tuple(FAMILIES)) -> dict[str, Any]:
     """
     chosen: dict[str, Any] = {}
     for role in roles:
-        exported = _exports(FAMILIES[role])
+        exported = _exports(family_module(role))
         preferred = [n for n in PREFERENCES.get(role, ()) if n in exported]
         if not preferred and role != "evasion_score":  # a decision-based stand-in proves nothing about scores
             preferred = exported[:1]

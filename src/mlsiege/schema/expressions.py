@@ -2,35 +2,50 @@
 
 The language is a subset of Python expression syntax, parsed with :mod:`ast` and evaluated by a
 whitelist walker (never ``eval``): feature names, numbers, ``+ - * /``, unary minus, comparisons
-(``<= < >= > ==``, chained), ``and`` / ``or``, and the functions ``log`` (natural log of a value
+(``<= < >= > == !=``, chained), ``and`` / ``or``, and the functions ``log`` (natural log of a value
 floored at 1e-12), ``safe_div(a, b[, default])`` (``default`` where ``b == 0``), ``abs``,
 ``min``, ``max``, ``exp`` and ``sqrt``.
 
 Violation semantics, vectorised over rows (TabularBench / MOEVA convention):
 
 * ``a <= b`` -> ``max(0, a - b)``; ``a < b`` -> ``max(0, a - b + 1e-9)``;
-* ``a == b`` -> ``max(0, |a - b| - tolerance)``;
+* ``a == b`` -> ``max(0, |a - b| - tolerance)`` (tolerance 1e-6 unless given);
+* ``a <= b`` with an explicit tolerance ``t`` -> ``max(0, a - b - t)`` (slack);
+* ``a != b`` -> ``1`` where ``|a - b| <= tolerance``, else 0;
 * ``p and q`` -> ``viol(p) + viol(q)``; ``p or q`` -> ``min(viol(p), viol(q))``.
 
 :func:`linearize` recognises expressions that are linear inequalities, so projection can solve
 them exactly as a mixed-integer program.
+
+A feature whose name is not a Python identifier is written between backticks:
+```mean radius` <= `worst radius```.
+
+A categorical feature holds level codes; given ``levels`` (``{feature: levels}``), a comparison of
+such a feature with a level *name* (``status == 'refused'``) is rewritten to its code, so relations
+read as the application's data does. A name that is not a level is a :class:`SchemaError`.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+import keyword
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from mlsiege.errors import SchemaError
 
-__all__ = ["Expression", "LinearInequality", "NotLinear", "linearize"]
+__all__ = ["Expression", "LinearInequality", "NotLinear", "linearize", "linearize_node", "not_equal_branches", "quote_name"]
 
 STRICT_EPS = 1e-9
 _FUNCS = {"log", "safe_div", "abs", "min", "max", "exp", "sqrt"}
-_CMP = (ast.LtE, ast.Lt, ast.GtE, ast.Gt, ast.Eq)
+_QUOTED = re.compile(r"`([^`]+)`")
+_CMP = (ast.LtE, ast.Lt, ast.GtE, ast.Gt, ast.Eq, ast.NotEq)
+#: tolerance of an equality when none is given
+EQ_TOL = 1e-6
 
 
 class NotLinear(Exception):
@@ -45,6 +60,30 @@ class LinearInequality:
     bound: float
 
 
+class _LevelNames(ast.NodeTransformer):
+    """Rewrite ``feature == 'level'`` (and the other comparisons) to the level's code."""
+
+    def __init__(self, levels: Mapping[str, Sequence[Any]], text: str) -> None:
+        self.levels = {k: [str(v) for v in vals] for k, vals in levels.items()}
+        self.text = text
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        operands = [node.left, *node.comparators]
+        for k, item in enumerate(operands):
+            if not (isinstance(item, ast.Constant) and isinstance(item.value, str)):
+                continue
+            names = [o.id for o in operands[max(0, k - 1) : k + 2] if isinstance(o, ast.Name) and o.id in self.levels]
+            if not names:
+                raise SchemaError(f"the text {item.value!r} in {self.text!r} must be compared with a categorical feature")
+            levels = self.levels[names[0]]
+            if item.value not in levels:
+                shown = ", ".join(levels[:8]) + (", ..." if len(levels) > 8 else "")
+                raise SchemaError(f"{item.value!r} is not a level of {names[0]!r} (levels: {shown}) in {self.text!r}")
+            operands[k] = ast.copy_location(ast.Constant(float(levels.index(item.value))), item)
+        node.left, node.comparators = operands[0], operands[1:]
+        return node
+
+
 class Expression:
     """A parsed expression; ``names`` lists the features it reads.
 
@@ -56,15 +95,29 @@ class Expression:
     [0.0, 3.0]
     """
 
-    def __init__(self, text: str, tolerance: float = 1e-6) -> None:
+    def __init__(
+        self, text: str, tolerance: float | None = None, levels: Mapping[str, Sequence[Any]] | None = None
+    ) -> None:
         if not isinstance(text, str) or not text.strip():
             raise SchemaError(f"empty or non-text expression: {text!r}")
+        self.text = text.strip()
+        quoted: dict[str, str] = {}
+
+        def alias(m: re.Match[str]) -> str:
+            quoted[f"__mlsiege_q{len(quoted)}__"] = m.group(1)
+            return f"__mlsiege_q{len(quoted) - 1}__"
+
         try:
-            self.tree = ast.parse(text.strip(), mode="eval").body
+            tree = ast.parse(_QUOTED.sub(alias, self.text), mode="eval").body
         except SyntaxError as exc:
             raise SchemaError(f"cannot parse expression {text!r}: {exc.msg}") from exc
-        self.text = text.strip()
-        self.tolerance = float(tolerance)
+        for node in ast.walk(tree):  # a `quoted name` becomes the column's own name
+            if isinstance(node, ast.Name) and node.id in quoted:
+                node.id = quoted[node.id]
+        self.tree = _LevelNames(levels or {}, self.text).visit(tree)
+        #: equality tolerance, and slack of inequalities (0 unless a tolerance was given)
+        self.tolerance = EQ_TOL if tolerance is None else float(tolerance)
+        self.slack = 0.0 if tolerance is None else float(tolerance)
         self.names = sorted(self._check(self.tree))
         self.is_condition = isinstance(self.tree, (ast.Compare, ast.BoolOp))
 
@@ -153,14 +206,17 @@ class Expression:
         left = self._value(node.left, cols)
         for op, comp in zip(node.ops, node.comparators, strict=True):
             right = self._value(comp, cols)
+            slack = self.slack
             if isinstance(op, ast.LtE):
-                v = np.maximum(0.0, left - right)
+                v = np.maximum(0.0, left - right - slack)
             elif isinstance(op, ast.Lt):
-                v = np.maximum(0.0, left - right + STRICT_EPS)
+                v = np.maximum(0.0, left - right + STRICT_EPS - slack)
             elif isinstance(op, ast.GtE):
-                v = np.maximum(0.0, right - left)
+                v = np.maximum(0.0, right - left - slack)
             elif isinstance(op, ast.Gt):
-                v = np.maximum(0.0, right - left + STRICT_EPS)
+                v = np.maximum(0.0, right - left + STRICT_EPS - slack)
+            elif isinstance(op, ast.NotEq):
+                v = np.where(np.abs(left - right) <= self.tolerance, 1.0, 0.0)
             else:
                 v = np.maximum(0.0, np.abs(left - right) - self.tolerance)
             total = total + v
@@ -169,6 +225,11 @@ class Expression:
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
+
+
+def quote_name(name: str) -> str:
+    """``name`` as an expression refers to it: bare when an identifier, else between backticks."""
+    return name if name.isidentifier() and not keyword.iskeyword(name) and name not in _FUNCS else f"`{name}`"
 
 
 def _call(name: str, args: list, text: str) -> np.ndarray | float:
@@ -227,9 +288,13 @@ def _linear(node: ast.AST) -> tuple[dict[str, float], float]:
 def linearize(expr: Expression) -> list[LinearInequality]:
     """Rewrite a conjunction of linear comparisons as ``coef . x <= bound`` rows.
 
-    Raises :class:`NotLinear` for anything else (``or``, products of features, ``log``...).
+    Raises :class:`NotLinear` for anything else (``or``, ``!=``, products of features, ``log``...).
     """
-    node = expr.tree
+    return linearize_node(expr.tree, expr.tolerance, expr.slack)
+
+
+def linearize_node(node: ast.AST, tolerance: float = EQ_TOL, slack: float = 0.0) -> list[LinearInequality]:
+    """:func:`linearize` of one parsed (sub-)expression, with its equality tolerance and slack."""
     parts = node.values if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) else [node]
     rows: list[LinearInequality] = []
     for part in parts:
@@ -242,14 +307,30 @@ def linearize(expr: Expression) -> list[LinearInequality]:
             for n, v in right[0].items():
                 coef[n] = coef.get(n, 0.0) - v
             const = left[1] - right[1]  # left - right = coef.x + const
+            neg = {n: -v for n, v in coef.items()}
+            if isinstance(op, ast.NotEq):
+                raise NotLinear  # a disjunction: projection splits it into two branches
             if isinstance(op, (ast.LtE, ast.Lt)):
                 eps = STRICT_EPS if isinstance(op, ast.Lt) else 0.0
-                rows.append(LinearInequality(coef, -const - eps))
+                rows.append(LinearInequality(coef, -const - eps + slack))
             elif isinstance(op, (ast.GtE, ast.Gt)):
                 eps = STRICT_EPS if isinstance(op, ast.Gt) else 0.0
-                rows.append(LinearInequality({n: -v for n, v in coef.items()}, const - eps))
+                rows.append(LinearInequality(neg, const - eps + slack))
             else:
-                rows.append(LinearInequality(coef, -const + expr.tolerance))
-                rows.append(LinearInequality({n: -v for n, v in coef.items()}, const + expr.tolerance))
+                rows.append(LinearInequality(coef, -const + tolerance))
+                rows.append(LinearInequality(neg, const + tolerance))
             left = right
     return rows
+
+
+def not_equal_branches(node: ast.Compare, gap: float) -> list[list[LinearInequality]]:
+    """``a != b`` as two branches ``a - b <= -gap`` or ``b - a <= -gap`` (raises NotLinear)."""
+    if len(node.ops) != 1 or not isinstance(node.ops[0], ast.NotEq):
+        raise NotLinear
+    lc, lk = _linear(node.left)
+    rc, rk = _linear(node.comparators[0])
+    coef = dict(lc)
+    for n, v in rc.items():
+        coef[n] = coef.get(n, 0.0) - v
+    const = lk - rk
+    return [[LinearInequality(coef, -const - gap)], [LinearInequality({n: -v for n, v in coef.items()}, const - gap)]]

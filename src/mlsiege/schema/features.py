@@ -143,13 +143,45 @@ class Feature:
         )
 
 
+#: keys a constraint entry of a schema file may hold
+CONSTRAINT_KEYS = ("expr", "name", "tolerance", "inferred", "support")
+
+
 @dataclass(frozen=True)
 class Constraint:
-    """A relational constraint such as ``"fill_seconds >= 2 * fields_filled"``."""
+    """A relational constraint such as ``"fill_seconds >= 2 * fields_filled"``.
+
+    Parameters
+    ----------
+    expr
+        The relation (see :mod:`mlsiege.schema.expressions`); a categorical feature may be
+        compared with one of its level names: ``"status != 'refused' or payload == 0"``.
+    name
+        A label for reports (default: the expression).
+    tolerance
+        Slack of the relation: ``a == b`` holds when ``|a - b| <= tolerance`` (default 1e-6);
+        ``a <= b`` holds when ``a <= b + tolerance`` (default 0, exact).
+    inferred
+        True when ``mlsiege schema infer`` mined the relation from data (it held on every row);
+        delete the entry from the YAML to drop it.
+    support
+        Rows on which an inferred relation was checked and held.
+    """
 
     expr: str
     name: str | None = None
-    tolerance: float = 1e-6
+    tolerance: float | None = None
+    inferred: bool = False
+    support: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.tolerance is not None:
+            tol = self.tolerance
+            if isinstance(tol, bool) or not isinstance(tol, (int, float)) or math.isnan(tol) or tol < 0:
+                raise SchemaError(f"constraint {self.label!r}: tolerance must be a number >= 0, got {tol!r}")
+            object.__setattr__(self, "tolerance", float(tol))
+        if self.support is not None and (isinstance(self.support, bool) or int(self.support) != self.support):
+            raise SchemaError(f"constraint {self.label!r}: support must be a row count, got {self.support!r}")
 
     @property
     def label(self) -> str:
@@ -159,6 +191,23 @@ class Constraint:
         out: dict[str, Any] = {"expr": self.expr}
         if self.name:
             out["name"] = self.name
-        if self.tolerance != 1e-6:
+        if self.tolerance is not None:
             out["tolerance"] = self.tolerance
+        if self.inferred:
+            out["inferred"] = True
+        if self.support is not None:
+            out["support"] = int(self.support)
         return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Constraint:
+        """A constraint from a schema file entry: a string, or a mapping with an ``expr``."""
+        if isinstance(data, str):
+            return cls(data)
+        if not isinstance(data, dict) or "expr" not in data:
+            raise SchemaError(f"a constraint must be a string or have an 'expr', got {data!r}")
+        extra = set(data) - set(CONSTRAINT_KEYS)
+        if extra:
+            raise SchemaError(f"constraint {data['expr']!r}: unknown keys {sorted(extra)} (valid: {', '.join(CONSTRAINT_KEYS)})")
+        tol = data.get("tolerance")
+        return cls(str(data["expr"]), data.get("name"), tol, bool(data.get("inferred", False)), data.get("support"))

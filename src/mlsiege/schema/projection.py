@@ -17,36 +17,51 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from mlsiege.schema.expressions import Expression, LinearInequality, NotLinear, linearize
+from mlsiege.schema.expressions import (
+    STRICT_EPS,
+    Expression,
+    LinearInequality,
+    NotLinear,
+    linearize,
+    linearize_node,
+    not_equal_branches,
+)
 
 if TYPE_CHECKING:
     from mlsiege.schema.schema import Schema
 
-__all__ = ["LinearSystem", "project_rows"]
+__all__ = ["LinearSystem", "project_rows", "use_system"]
 
 
 class LinearSystem:
     """The schema's relations as ``A x <= b``, equality rows, and disjunctions of linear blocks.
 
-    ``or`` of linear conjunctions is kept as a disjunction: projection solves one program per
-    combination of branches (at most ``MAX_BRANCHES``) and keeps the closest solution.
+    An ``or`` of linear conjunctions (and a ``!=``, which is the ``or`` of ``<`` and ``>``) is kept
+    as a disjunction. Projection branches on the disjunctions a solution breaks, best first,
+    pruning branches whose distance bound exceeds the best row found (branch and bound over
+    disjunctions, Balas, "Disjunctive programming", 1979), so a relation with an ``or`` usually
+    costs one linear program, like a plain one. ``branching=False`` keeps the previous
+    formulation: one mixed-integer program per combination of branches (at most
+    ``MAX_BRANCHES``), the closest kept.
     """
 
     MAX_BRANCHES = 64
 
-    def __init__(self, schema: Schema) -> None:
+    def __init__(self, schema: Schema, branching: bool = True) -> None:
         self.schema = schema
+        self.branching = branching
         self.d = d = schema.n_features
         rows: list[LinearInequality] = []
         self.disjunctions: list[list[list[LinearInequality]]] = []
         linear = True
+        discrete = {f.name for f in schema.features if f.is_discrete}
         for e in schema._exprs:
             try:
                 rows.extend(linearize(e))
                 continue
             except NotLinear:
                 pass
-            branches = _or_branches(e)
+            branches = _or_branches(e, discrete)
             if branches is None:
                 linear = False
             else:
@@ -69,8 +84,8 @@ class LinearSystem:
             a[idx] = 1.0
             eq_rows.append(a)
             eq_rhs.append(1.0)
-        combos = int(np.prod([len(b) for b in self.disjunctions])) if self.disjunctions else 1
-        self.linear = linear and combos <= self.MAX_BRANCHES
+        self.combos = int(np.prod([len(b) for b in self.disjunctions])) if self.disjunctions else 1
+        self.linear = linear
         self.A, self.b = self._matrix(rows)
         self.E = np.array(eq_rows).reshape(-1, d)
         self.e = np.array(eq_rhs)
@@ -90,17 +105,30 @@ class LinearSystem:
             yield np.vstack([self.A, A2]), np.concatenate([self.b, b2])
 
 
-def _or_branches(expr: Expression) -> list[list[LinearInequality]] | None:
+def _or_branches(expr: Expression, discrete: set[str]) -> list[list[LinearInequality]] | None:
+    """The branches of an ``or`` (or of a ``!=``), each a conjunction of linear rows; else None."""
     node = expr.tree
-    if not (isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or)):
+    parts = node.values if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) else [node]
+    if len(parts) == 1 and not (isinstance(node, ast.Compare) and any(isinstance(o, ast.NotEq) for o in node.ops)):
         return None
-    branches = []
-    for v in node.values:
+    branches: list[list[LinearInequality]] = []
+    for v in parts:
         try:
-            branches.append(linearize(Expression(ast.unparse(v), expr.tolerance)))
+            if isinstance(v, ast.Compare) and len(v.ops) == 1 and isinstance(v.ops[0], ast.NotEq):
+                # codes and counts: x != k means x <= k - 1 or x >= k + 1
+                names = {n.id for n in ast.walk(v) if isinstance(n, ast.Name)}
+                whole = names <= discrete and _integral(v)
+                branches.extend(not_equal_branches(v, 1.0 if whole else STRICT_EPS))
+            else:
+                branches.append(linearize_node(v, expr.tolerance, expr.slack))
         except NotLinear:
             return None
     return branches
+
+
+def _integral(node: ast.AST) -> bool:
+    """True when every number in ``node`` is a whole number (so a ``!=`` gap of 1 is exact)."""
+    return all(float(n.value).is_integer() for n in ast.walk(node) if isinstance(n, ast.Constant))
 
 
 def _linear_value(expr: Expression) -> tuple[dict[str, float], float] | None:
@@ -112,6 +140,11 @@ def _linear_value(expr: Expression) -> tuple[dict[str, float], float] | None:
         return None
 
 
+def use_system(schema: Schema, system: LinearSystem) -> None:
+    """Make ``schema.project`` use ``system`` (benchmarks compare formulations this way)."""
+    schema.__dict__["_linear_system"] = system
+
+
 def _system(schema: Schema) -> LinearSystem:
     # cached on the instance: a schema is immutable once built
     cache = schema.__dict__.get("_linear_system")
@@ -121,8 +154,7 @@ def _system(schema: Schema) -> LinearSystem:
     return cache
 
 
-def _milp_row(schema: Schema, sys: LinearSystem, x: np.ndarray, o: np.ndarray | None) -> np.ndarray | None:
-    d = schema.n_features
+def _row_box(schema: Schema, x: np.ndarray, o: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = schema.low.copy(), schema.high.copy()
     fixed = schema.mask("immutable")
     ref = o if o is not None else x
@@ -133,11 +165,22 @@ def _milp_row(schema: Schema, sys: LinearSystem, x: np.ndarray, o: np.ndarray | 
                 lo[j] = max(lo[j], o[j])
             elif f.direction == "decrease":
                 hi[j] = min(hi[j], o[j])
+    return lo, hi
+
+
+def _box_min(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Smallest value of each ``rows @ x`` over the box (``-inf`` where a bound it needs is infinite)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(rows > 0, rows * lo, np.where(rows < 0, rows * hi, 0.0)).sum(axis=1)
+
+
+def _milp_row(schema: Schema, sys: LinearSystem, x: np.ndarray, o: np.ndarray | None) -> np.ndarray | None:
+    d = schema.n_features
+    lo, hi = _row_box(schema, x, o)
     if np.any(lo > hi):
         return None
     w = 1.0 / schema.scale()
     # variables: x (d), t (d) with t >= |x - c|; minimise the range-scaled L1 move
-    c = np.concatenate([np.zeros(d), w])
     eye = np.eye(d)
     base = [
         LinearConstraint(np.hstack([eye, -eye]), -np.inf, x),
@@ -145,19 +188,93 @@ def _milp_row(schema: Schema, sys: LinearSystem, x: np.ndarray, o: np.ndarray | 
     ]
     if len(sys.E):
         base.append(LinearConstraint(np.hstack([sys.E, np.zeros_like(sys.E)]), sys.e, sys.e))
+    if len(sys.A):
+        # a hair of slack inward so the rounded solution still satisfies the rule
+        base.append(LinearConstraint(np.hstack([sys.A, np.zeros_like(sys.A)]), -np.inf, sys.b - 1e-9))
     integrality = np.concatenate([schema.discrete_mask.astype(int), np.zeros(d, dtype=int)])
     bounds = Bounds(np.concatenate([lo, np.zeros(d)]), np.concatenate([hi, np.full(d, np.inf)]))
+    cost = np.concatenate([np.zeros(d), w])
+    if sys.branching:
+        found = _branch_and_bound(sys, x, w, lo, hi, base, cost, integrality, bounds)
+        return None if found is None else _snap(schema, found)
     best, best_cost = None, np.inf
-    for A, b in sys.variants():
+    for A, b in sys.variants() if sys.combos <= sys.MAX_BRANCHES else ():
         cons = list(base)
-        if len(A):
-            # a hair of slack inward so the rounded solution still satisfies the rule
-            cons.append(LinearConstraint(np.hstack([A, np.zeros_like(A)]), -np.inf, b - 1e-9))
-        res = milp(c, constraints=cons, integrality=integrality, bounds=bounds, options={"time_limit": 5.0})
+        if len(A) > len(sys.A):
+            extra, eb = A[len(sys.A):], b[len(sys.A):]
+            cons.append(LinearConstraint(np.hstack([extra, np.zeros_like(extra)]), -np.inf, eb - 1e-9))
+        res = milp(cost, constraints=cons, integrality=integrality, bounds=bounds, options={"time_limit": 5.0})
         if res.x is not None and res.fun < best_cost:
             best, best_cost = res.x[:d].copy(), res.fun
-    if best is None:
+    return None if best is None else _snap(schema, best)
+
+
+def _branch_and_bound(sys: LinearSystem, x: np.ndarray, w: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                      base: list, cost: np.ndarray, integrality: np.ndarray, bounds: Bounds,
+                      max_nodes: int = 200) -> np.ndarray | None:
+    """Closest row satisfying the linear rows and one branch of every disjunction (exact).
+
+    Best-first search over branch choices. A node fixes branches of some disjunctions and solves
+    the linear program without the others; a disjunction its solution breaks is branched on. A
+    node's bound is the larger of its parent's value and the weighted-L1 distance from ``x`` to its
+    branch's half-spaces (the dual norm bound ``violation / max(|a| / w)``), so a branch far from
+    the candidate is usually pruned unsolved. The root skips its program when ``x`` itself breaks
+    a disjunction (its value is 0 anyway).
+    """
+    d = sys.d
+    blocks = [[sys._matrix(br) for br in disj] for disj in sys.disjunctions]
+
+    def broken(y: np.ndarray, fixed: dict[int, int]) -> int | None:
+        for k, disj in enumerate(blocks):
+            if k in fixed:
+                continue
+            if not any(np.all(A @ y <= b + 1e-9) for A, b in disj):
+                return k
         return None
+
+    def children(k: int, fixed: dict[int, int], value: float) -> list[tuple[float, dict[int, int]]]:
+        out = []
+        for j, (A, b) in enumerate(blocks[k]):
+            if len(A) and np.any(_box_min(A, lo, hi) > b + 1e-9):
+                continue  # the box cannot meet this branch
+            gap = np.maximum(0.0, A @ x - b) / np.maximum(np.max(np.abs(A) / w, axis=1), 1e-300) if len(A) else [0.0]
+            out.append((max(value, float(np.max(gap))), {**fixed, k: j}))
+        return out
+
+    def solve(fixed: dict[int, int]) -> tuple[np.ndarray, float] | None:
+        cons = list(base)
+        for k, j in fixed.items():
+            A, b = blocks[k][j]
+            if len(A):
+                cons.append(LinearConstraint(np.hstack([A, np.zeros_like(A)]), -np.inf, b - 1e-9))
+        res = milp(cost, constraints=cons, bounds=bounds)  # the relaxation: HiGHS' LP is ~6x cheaper
+        whole = integrality.astype(bool)
+        if res.x is not None and not np.all(np.abs(res.x[whole] - np.round(res.x[whole])) <= 1e-7):
+            res = milp(cost, constraints=cons, integrality=integrality, bounds=bounds, options={"time_limit": 5.0})
+        return None if res.x is None else (res.x[:d].copy(), float(res.fun))
+
+    first = broken(x, {}) if len(sys.A) == 0 or np.all(sys.A @ x <= sys.b) else None
+    queue = children(first, {}, 0.0) if first is not None else [(0.0, {})]
+    best, best_cost, nodes = None, np.inf, 0
+    while queue and nodes < max_nodes:
+        queue.sort(key=lambda item: item[0])
+        bound, fixed = queue.pop(0)
+        if bound >= best_cost - 1e-12:
+            break
+        nodes += 1
+        got = solve(fixed)
+        if got is None or got[1] >= best_cost:
+            continue
+        y, value = got
+        k = broken(y, fixed)
+        if k is None:
+            best, best_cost = y, value
+        else:
+            queue += children(k, fixed, value)
+    return best
+
+
+def _snap(schema: Schema, best: np.ndarray) -> np.ndarray:
     disc = schema.discrete_mask
     best[disc] = np.round(best[disc])
     return best
@@ -215,7 +332,7 @@ def project_rows(schema: Schema, X: np.ndarray, original: np.ndarray | None = No
     o_valid = None if orig is None else schema.valid_mask(orig, orig)
     for r in bad:
         o = None if orig is None else orig[r]
-        sol = _milp_row(schema, sys, R[r], o) if sys.linear else None
+        sol = _milp_row(schema, sys, R[r], o) if sys.linear and (sys.branching or sys.combos <= sys.MAX_BRANCHES) else None
         if sol is not None:
             sol = schema.recompute_derived(sol[None, :])[0]
             if schema.valid_mask(sol[None, :], None if o is None else o[None, :])[0]:

@@ -24,7 +24,7 @@ from mlsiege.errors import DataValidationError, SchemaError
 from mlsiege.schema.expressions import Expression
 from mlsiege.schema.features import Constraint, Feature
 
-__all__ = ["Schema", "Violation"]
+__all__ = ["Schema", "Violation", "read_schema"]
 
 SCHEMA_VERSION = 1
 ATOL = 1e-6
@@ -68,7 +68,8 @@ class Schema:
         self.constraints: tuple[Constraint, ...] = tuple(
             c if isinstance(c, Constraint) else Constraint(str(c)) for c in constraints
         )
-        self._exprs = [Expression(c.expr, c.tolerance) for c in self.constraints]
+        levels = {f.name: f.levels for f in self.features if f.type == "categorical"}
+        self._exprs = [Expression(c.expr, c.tolerance, levels) for c in self.constraints]
         for c, e in zip(self.constraints, self._exprs, strict=True):
             if not e.is_condition:
                 raise SchemaError(f"constraint {c.label!r} is not a comparison")
@@ -357,20 +358,13 @@ class Schema:
         feats = data["features"]
         if not isinstance(feats, list):
             raise SchemaError("'features' must be a list")
-        cons = []
-        for c in data.get("constraints") or []:
-            if isinstance(c, str):
-                cons.append(Constraint(c))
-            elif isinstance(c, Mapping) and "expr" in c:
-                cons.append(Constraint(str(c["expr"]), c.get("name"), float(c.get("tolerance", 1e-6))))
-            else:
-                raise SchemaError(f"a constraint must be a string or have an 'expr', got {c!r}")
+        cons = [Constraint.from_dict(c) for c in data.get("constraints") or []]
         return cls([Feature.from_dict(dict(f)) for f in feats], cons)
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         import yaml
 
-        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, width=100)
         if path is not None:
             Path(path).write_text(text)
         return text
@@ -411,6 +405,14 @@ def _norm(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value)
+
+
+def read_schema(path: str | Path) -> Schema:
+    """The schema in a YAML file; a missing file is a one-line :class:`DataValidationError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataValidationError(f"schema file not found: {path}")
+    return Schema.from_yaml(path)
 
 
 def _looks_like_path(source: str | Path) -> bool:

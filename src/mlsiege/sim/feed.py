@@ -22,7 +22,19 @@ import scipy.sparse as sp
 from mlsiege.errors import ConfigError
 from mlsiege.sim.feed_population import GROUP_TYPES, FeedConfig, FeedPopulation, make_population
 
-__all__ = ["GROUP_TYPES", "FeedConfig", "FeedLog", "FeedPopulation", "initial_history", "make_population", "pair_values", "serve_and_engage"]
+__all__ = [
+    "GROUP_TYPES",
+    "FeedConfig",
+    "FeedLog",
+    "FeedPopulation",
+    "SybilHistory",
+    "engagement_probability",
+    "initial_history",
+    "make_population",
+    "pair_values",
+    "run_rounds",
+    "serve_and_engage",
+]
 
 
 @dataclass
@@ -99,18 +111,19 @@ def pair_values(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np
     return np.where(found & (keys[pos] == asked) if found else np.zeros(asked.shape, bool), vals[pos] if found else 0.0, 0.0)
 
 
-def serve_and_engage(
+def engagement_probability(
     pop: FeedPopulation,
     config: FeedConfig,
     timelines: np.ndarray,
     engaged: sp.csr_matrix,
     follows: sp.csr_matrix,
-    rng: np.random.Generator,
 ) -> np.ndarray:
-    """Which timeline slots real users engage with (boolean, the shape of ``timelines``).
+    """Chance that each real user engages with each timeline slot (the shape of ``timelines``).
 
     ``engaged`` is the binary ``accounts x live items`` matrix so far and ``follows`` the
     ``accounts x accounts`` follow matrix (sybils included), so social proof counts sybils too.
+    The sum of a timeline's probabilities is the user's expected engagements with it, the
+    simulator's ground-truth utility of that timeline.
     """
     n_real, k = timelines.shape
     users = np.repeat(np.arange(n_real), k).reshape(n_real, k)
@@ -121,8 +134,41 @@ def serve_and_engage(
     group = (creator >= 0) & (pop.item_creator[timelines] == creator)
     logit = config.bias + config.w_interest * interest + config.w_social * np.log1p(social) + config.w_group * group + pop.item_quality[timelines]
     position = 1.0 / (1.0 + config.position_decay * np.arange(k))
-    p = position[None, :] / (1.0 + np.exp(-logit))
+    return position[None, :] / (1.0 + np.exp(-logit))
+
+
+def serve_and_engage(
+    pop: FeedPopulation,
+    config: FeedConfig,
+    timelines: np.ndarray,
+    engaged: sp.csr_matrix,
+    follows: sp.csr_matrix,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Which timeline slots real users engage with (boolean, the shape of ``timelines``);
+    each slot is drawn with :func:`engagement_probability`."""
+    p = engagement_probability(pop, config, timelines, engaged, follows)
     return rng.random(p.shape) < p
+
+
+@dataclass(frozen=True)
+class SybilHistory:
+    """What sybil accounts did before round 0 (aged accounts bought with a past).
+
+    ``users`` are sybil indices ``0 .. n_sybils - 1``, ``items`` item ids posted before round 0
+    and ``times`` seconds relative to round 0 (negative); ``follows`` an ``(m, 2)`` array of
+    ``(follower, followee)`` global ids (sybil ``j`` = ``n_real + j``) made back then, which real
+    users had the usual chance to follow back.
+    """
+
+    users: np.ndarray
+    items: np.ndarray
+    times: np.ndarray
+    follows: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
+
+
+#: ``train_view(round, engaged, timestamps, follows) -> matrix`` reshapes what the recommender learns
+TrainView = Callable[[int, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix], sp.csr_matrix]
 
 
 def run_rounds(
@@ -135,15 +181,24 @@ def run_rounds(
     sybil_step: Callable[[int, sp.csr_matrix, sp.csr_matrix], tuple[sp.csr_matrix, np.ndarray]] | None = None,
     on_round: Callable[[int, np.ndarray, sp.csr_matrix, sp.csr_matrix], None] | None = None,
     hold_out: tuple[np.ndarray, np.ndarray] | None = None,
+    sybil_history: SybilHistory | None = None,
+    train_view: TrainView | None = None,
+    on_engage: Callable[[int, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
 ) -> tuple[FeedLog, sp.csr_matrix]:
     """Run ``config.rounds`` rounds; returns the engagement log and the final follow matrix.
 
     ``sybil_step(round, public_matrix, follows)`` returns the sybils' engagements for the round
     (``n_sybils x live items``) and new follow edges (global ids, sybil ``j`` = ``n_real + j``);
-    real users follow back with probability ``config.follow_back``. ``on_round(round, timelines,
-    engaged, follows)`` observes each round (``engaged``: the matrix the recommender trained on). ``hold_out`` ``(users, items)`` engagements are kept from
-    the log (benign utility is measured on them). The same ``seed`` gives the same clean platform
-    whatever the attack (each round draws from its own generator).
+    real users follow back with probability ``config.follow_back``. ``sybil_history`` gives the
+    sybils a past before round 0 (aged accounts). ``train_view(round, engaged, timestamps,
+    follows)`` returns the matrix the recommender trains on instead of the raw log (a platform
+    mitigation: detection, trust weighting, caps); it must keep the log's sparsity pattern or a
+    subset of it. ``on_round(round, timelines, engaged, follows)`` observes each round
+    (``engaged``: the binary log the round was served from); ``on_engage(round, timelines,
+    engaged_slots, probability)`` sees which slots real users engaged with and the chance they
+    had. ``hold_out`` ``(users, items)`` engagements are kept from the log (benign utility is
+    measured on them). The same ``seed`` gives the same clean platform whatever the attack
+    (each round draws from its own generator).
     """
     n_real = pop.n_users
     n_acc = n_real + n_sybils
@@ -155,6 +210,9 @@ def run_rounds(
     log.add(u, i, t)
     follows = sp.csr_matrix((pop.follows.data, pop.follows.indices, pop.follows.indptr), shape=(n_real, n_real))
     follows = sp.block_diag([follows, sp.csr_matrix((n_sybils, n_sybils))], format="csr") if n_sybils else follows.copy()
+    if sybil_history is not None and n_sybils:
+        log.add(np.asarray(sybil_history.users) + n_real, sybil_history.items, sybil_history.times)
+        follows = _add_follows(follows, sybil_history.follows, n_real, config.follow_back, np.random.default_rng([seed, 0, 1]))
     for r in range(config.rounds):
         live = pop.items_live(r)
         rng = np.random.default_rng([seed, r + 1])
@@ -169,14 +227,23 @@ def run_rounds(
             follows = _add_follows(follows, edges, n_real, config.follow_back, attack_rng)
         model = make_recommender()
         engaged = log.matrix(n_acc, live)
-        model.fit(engaged, follows)
+        train = engaged if train_view is None else train_view(r, engaged, _live_times(log, n_acc, live), follows)
+        model.fit(train, follows)
         timelines = np.asarray(model.recommend(np.arange(n_real), min(config.timeline_k, live)))
-        hits = serve_and_engage(pop, config, timelines, engaged, follows, rng)
+        p = engagement_probability(pop, config, timelines, engaged, follows)
+        hits = rng.random(p.shape) < p
         eu = np.repeat(np.arange(n_real), timelines.shape[1]).reshape(timelines.shape)[hits]
         log.add(eu, timelines[hits], start + config.round_seconds * (0.5 + 0.5 * rng.random(eu.size)))
         if on_round is not None:
             on_round(r, timelines, engaged, follows)
+        if on_engage is not None:
+            on_engage(r, timelines, hits, p)
     return log, follows
+
+
+def _live_times(log: FeedLog, n_accounts: int, live: int) -> sp.csr_matrix:
+    times = log.timestamps(n_accounts)
+    return sp.csr_matrix(times[:, :live])
 
 
 def _add_follows(follows: sp.csr_matrix, edges: np.ndarray, n_real: int, follow_back: float, rng: np.random.Generator) -> sp.csr_matrix:

@@ -176,7 +176,7 @@ def _fit_anomaly(name: str, Z: np.ndarray, seed: int) -> Any:
         model = HistogramOutlierScore().fit(Z)
         model.offset_ = -1.0  # scores are >= 0: shift so every score is positive
         return model
-    models = require("pyod.models.ecod", extra="pyod", package="pyod")
+    models = require("pyod.models.ecod", extra="anomaly", package="pyod")
     model = models.ECOD()
     model.fit(Z)
     # PyOD's ECOD scores are unbounded; shift so every calibration score is positive

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from mlsiege.errors import ConfigError, TargetError
+from mlsiege.targets.inputs import ModelInputs, SmallBatchThreads, _lightgbm_categories, final_step
 
 __all__ = [
     "CallableTarget",
@@ -32,35 +32,6 @@ __all__ = [
 ]
 
 _KINDS = ("classifier", "scorer", "regressor")
-
-
-class _Inputs:
-    """Turns the attack-space array into what a model was fitted on.
-
-    With a schema, categorical codes become their levels and the columns get their names; with
-    only ``feature_names_in_`` (a model fitted on a DataFrame), the array is labelled.
-    """
-
-    def __init__(self, schema: Any = None, feature_names: list[str] | None = None) -> None:
-        self.schema = schema
-        self.feature_names = feature_names
-        # only categorical levels need the (slow) column-by-column decode; numeric schemas go
-        # straight through, labelled when the model was fitted on a DataFrame (serving hot path)
-        self._decode = schema is not None and any(f.type == "categorical" for f in schema.features)
-        if feature_names is not None and not self._decode and (schema is None or list(schema.names) == list(feature_names)):
-            # the columns are already in the fitted order: labelling them in a DataFrame costs
-            # scikit-learn ~1.4 ms per call (measured, 8 features), most of a single-row
-            # prediction on the gateway's hot path. Send the array and silence only the
-            # "fitted with feature names" warning, which is about exactly this.
-            warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
-            self.feature_names = None
-
-    def __call__(self, X: np.ndarray) -> Any:
-        if self._decode:
-            return self.schema.decode(X)
-        if self.feature_names is not None:
-            return pd.DataFrame(np.asarray(X, dtype=float), columns=self.feature_names)
-        return np.asarray(X, dtype=float)
 
 
 class CallableTarget:
@@ -125,29 +96,31 @@ def from_callable(fn: Callable[[np.ndarray], Any], kind: str = "classifier", **k
 class EstimatorClassifier:
     """A fitted classifier with scikit-learn's method names."""
 
-    def __init__(self, estimator: Any, inputs: _Inputs) -> None:
+    def __init__(self, estimator: Any, inputs: ModelInputs) -> None:
         self.estimator = estimator
         self._inputs = inputs
+        self._threads = SmallBatchThreads(estimator)
         self.classes_ = np.asarray(getattr(estimator, "classes_", [0, 1]))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.estimator.predict(self._inputs(X)))
+        return np.asarray(self._threads.call(self.estimator.predict, self._inputs(X)))
 
     def __getattr__(self, name: str) -> Any:
         if name == "predict_proba" and hasattr(self.estimator, "predict_proba"):
-            return lambda X: np.asarray(self.estimator.predict_proba(self._inputs(X)), dtype=float)
+            return lambda X: np.asarray(self._threads.call(self.estimator.predict_proba, self._inputs(X)), dtype=float)
         raise AttributeError(name)
 
 
 class EstimatorRegressor:
     """A fitted regressor with scikit-learn's method names."""
 
-    def __init__(self, estimator: Any, inputs: _Inputs) -> None:
+    def __init__(self, estimator: Any, inputs: ModelInputs) -> None:
         self.estimator = estimator
         self._inputs = inputs
+        self._threads = SmallBatchThreads(estimator)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.estimator.predict(self._inputs(X)), dtype=float)
+        return np.asarray(self._threads.call(self.estimator.predict, self._inputs(X)), dtype=float)
 
 
 class EstimatorScorer:
@@ -158,9 +131,10 @@ class EstimatorScorer:
     reproduces the deployed accept/reject decision.
     """
 
-    def __init__(self, estimator: Any, inputs: _Inputs) -> None:
+    def __init__(self, estimator: Any, inputs: ModelInputs) -> None:
         self.estimator = estimator
         self._inputs = inputs
+        self._threads = SmallBatchThreads(estimator)
         if _is_pyod(estimator):
             self._sign = 1.0
             self._method = "decision_function"
@@ -174,7 +148,7 @@ class EstimatorScorer:
             raise ConfigError(f"{type(estimator).__name__} has neither PyOD's decision_function nor score_samples")
 
     def score(self, X: np.ndarray) -> np.ndarray:
-        raw = getattr(self.estimator, self._method)(self._inputs(X))
+        raw = self._threads.call(getattr(self.estimator, self._method), self._inputs(X))
         return self._sign * np.asarray(raw, dtype=float)
 
 
@@ -204,7 +178,7 @@ def _kind_of(estimator: Any) -> str:
     return "classifier"
 
 
-def from_estimator(estimator: Any, *, schema: Any = None, kind: str | None = None) -> Any:
+def from_estimator(estimator: Any, *, schema: Any = None, kind: str | None = None, decode: bool | None = None) -> Any:
     """Target from a fitted scikit-learn-style object (pipelines, LightGBM, PyOD included).
 
     Parameters
@@ -213,10 +187,15 @@ def from_estimator(estimator: Any, *, schema: Any = None, kind: str | None = Non
         A fitted object with ``predict`` (classifier/regressor) or ``score_samples`` /
         PyOD ``decision_function`` (outlier detector).
     schema
-        When given, attack-space rows are decoded into a DataFrame with the schema's names and
-        categorical levels before the model sees them (for pipelines fitted on DataFrames).
+        The feature space of the attack-space rows. A model fitted on a DataFrame (it has
+        ``feature_names_in_``: pipelines with a ``ColumnTransformer``, LightGBM on ``category``
+        columns) then receives a DataFrame with its own column names and order, categorical
+        levels decoded and the dtypes it was fitted on (:mod:`mlsiege.targets.inputs`).
     kind
         Force ``"classifier"``, ``"scorer"`` or ``"regressor"``; guessed when omitted.
+    decode
+        ``None``: decode when the model was fitted on a DataFrame; ``True``: always (a model that
+        wants named columns without saying so); ``False``: send level codes.
 
     Examples
     --------
@@ -231,7 +210,9 @@ def from_estimator(estimator: Any, *, schema: Any = None, kind: str | None = Non
     if kind not in _KINDS:
         raise ConfigError(f"kind must be one of {_KINDS}, got {kind!r}")
     names = getattr(estimator, "feature_names_in_", None)
-    inputs = _Inputs(schema, list(names) if names is not None else None)
+    # a LightGBM model fitted directly on a frame with category columns wants them back as such
+    categories = _lightgbm_categories(estimator) if final_step(estimator) is estimator else {}
+    inputs = ModelInputs(schema, list(names) if names is not None else None, decode=decode, categories=categories)
     if kind == "scorer":
         return EstimatorScorer(estimator, inputs)
     if kind == "regressor":
@@ -239,7 +220,9 @@ def from_estimator(estimator: Any, *, schema: Any = None, kind: str | None = Non
     return EstimatorClassifier(estimator, inputs)
 
 
-def load_joblib(path: str | Path, *, schema: Any = None, kind: str | None = None, warn: bool = True) -> Any:
+def load_joblib(
+    path: str | Path, *, schema: Any = None, kind: str | None = None, warn: bool = True, decode: bool | None = None
+) -> Any:
     """Load a joblib/pickle file and adapt it with :func:`from_estimator`.
 
     Unpickling runs arbitrary code from the file: load only files you trust, and prefer ONNX
@@ -261,4 +244,4 @@ def load_joblib(path: str | Path, *, schema: Any = None, kind: str | None = None
         estimator = joblib.load(path)
     except Exception as exc:
         raise TargetError(f"could not load {path}: {type(exc).__name__}: {exc}") from exc
-    return from_estimator(estimator, schema=schema, kind=kind)
+    return from_estimator(estimator, schema=schema, kind=kind, decode=decode)

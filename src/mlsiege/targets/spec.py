@@ -16,8 +16,13 @@ from mlsiege.errors import ConfigError
 __all__ = ["load_target"]
 
 
-def load_target(spec: str, *, schema: Any = None, kind: str | None = None, **options: Any) -> Any:
-    """Build a target from a SPEC string (see the module docstring)."""
+def load_target(spec: str, *, schema: Any = None, kind: str | None = None, decode: bool | None = None, **options: Any) -> Any:
+    """Build a target from a SPEC string (see the module docstring).
+
+    ``schema`` is the feature space of the rows the target will be sent; a model fitted on a
+    DataFrame then receives named, decoded columns (``decode``: see
+    :func:`~mlsiege.targets.adapters.from_estimator`).
+    """
     if not spec:
         raise ConfigError("empty target SPEC")
     lowered = spec.lower()
@@ -28,20 +33,20 @@ def load_target(spec: str, *, schema: Any = None, kind: str | None = None, **opt
     if lowered.endswith((".joblib", ".pkl", ".pickle")):
         from mlsiege.targets.adapters import load_joblib
 
-        return load_joblib(spec, schema=schema, kind=kind)
+        return load_joblib(spec, schema=schema, kind=kind, decode=decode)
     if lowered.endswith(".onnx"):
         from mlsiege.targets.onnx import load_onnx
 
         return load_onnx(spec, kind or "classifier", **options)
     if ":" in spec:
-        return _from_import(spec, schema=schema, kind=kind)
+        return _from_import(spec, schema=schema, kind=kind, decode=decode)
     raise ConfigError(
         f"cannot tell what kind of target {spec!r} is: use a .joblib/.pkl/.onnx path, "
         "an http(s):// URL, or module:callable"
     )
 
 
-def _from_import(spec: str, *, schema: Any, kind: str | None) -> Any:
+def _from_import(spec: str, *, schema: Any, kind: str | None, decode: bool | None) -> Any:
     from mlsiege.targets.adapters import from_callable, from_estimator
 
     module_name, _, attr = spec.partition(":")
@@ -50,7 +55,7 @@ def _from_import(spec: str, *, schema: Any, kind: str | None) -> Any:
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"cannot import {spec!r}: {exc}") from exc
     if hasattr(obj, "predict") or hasattr(obj, "score_samples") or hasattr(obj, "decision_function"):
-        return from_estimator(obj, schema=schema, kind=kind)
+        return from_estimator(obj, schema=schema, kind=kind, decode=decode)
     if callable(obj):
         return from_callable(obj, kind or "classifier")
     raise ConfigError(f"{spec!r} is neither an estimator nor a callable")

@@ -28,20 +28,16 @@ __all__ = ["PointOracle", "resolve_scale"]
 
 
 def resolve_scale(scale: Any, schema: Schema, pool_X: np.ndarray | None) -> np.ndarray:
-    """Per-feature unit of the standardized distances.
+    """Per-feature unit of the standardized distances (see :mod:`~mlsiege.attacks.evasion.units`).
 
-    ``scale`` itself when given; else the pool's standard deviation per feature (where it is
-    positive); else the schema's range.
+    ``scale`` itself when given (an array or a unit name); else the pool's standard deviation
+    (features constant there get the smallest varying unit); else the schema's range.
     """
-    d = schema.n_features
-    if scale is not None:
-        s = np.broadcast_to(np.asarray(scale, dtype=float), (d,)).copy()
-    elif pool_X is not None and len(pool_X) > 1:
-        s = np.nanstd(np.asarray(pool_X, dtype=float), axis=0)
-        s = np.where(np.isfinite(s) & (s > 0), s, schema.scale())
-    else:
-        s = schema.scale()
-    return np.where(np.isfinite(s) & (s > 0), s, 1.0)
+    from mlsiege.attacks.evasion.units import distance_unit
+
+    if scale is None and (pool_X is None or len(pool_X) < 2):
+        return distance_unit("range", schema).scale
+    return distance_unit(scale, schema, pool_X, "pool").scale
 
 
 class PointOracle:

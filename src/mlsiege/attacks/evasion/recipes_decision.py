@@ -2,8 +2,9 @@
 
 Every recipe shares the family's calling convention and these options: ``y`` (original labels,
 saving one query per point), ``target_label`` (targeted goal), ``threshold`` (of a raw anomaly
-scorer without ``predict``), ``scale`` (per-feature unit of standardized distances; default the
-pool's standard deviation) and ``config`` (the search's frozen dataclass).
+scorer without ``predict``), ``scale`` (the distance unit: ``"std"``, ``"range"``, ``"raw"`` or an array; default the
+pool's standard deviation), ``on_point`` / ``point_ids`` (rows as they finish, for resumable
+runs) and ``config`` (the search's frozen dataclass).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def hopskipjump_chen2020(
     target_label: Any = None,
     threshold: float | None = None,
     scale: Any = None,
+    **options: Any,
 ) -> AttackResult:
     """Label-only HopSkipJump with a data-driven start and schema projection.
 
@@ -67,13 +69,16 @@ def hopskipjump_chen2020(
     config
         :class:`~mlsiege.attacks.evasion.hsj.HSJConfig`.
     y, target_label, threshold, scale
-        Original labels if known; targeted goal; threshold of a raw anomaly scorer; per-feature
-        unit of the standardized distances (default: the pool's standard deviation).
+        Original labels if known; targeted goal; threshold of a raw anomaly scorer; the distance
+        unit (``"std"``, ``"range"``, ``"raw"`` or an array; default the pool's standard
+        deviation, see :mod:`~mlsiege.attacks.evasion.units`).
+    options
+        ``on_point`` and ``point_ids`` of :func:`~mlsiege.attacks.evasion.runner.run_evasion`.
     """
     return run_evasion(
         "hopskipjump_chen2020", hsj_search, config or HSJConfig(), target, X, schema=schema,
         pool_X=pool_X, pool_y=pool_y, budget=budget, seed=seed, y=y, target_label=target_label,
-        threshold=threshold, scale=scale,
+        threshold=threshold, scale=scale, **options,
     )
 
 

@@ -188,3 +188,7 @@ def equation_solving_tramer2016(
         reason = ("answers saturated at 0 or 1" if saturated.any() else
                   "answers are rounded: the solution is approximate" if rounded else f"probes span rank {rank} < {d + 1}")
     return done("succeeded" if exact else "partial", surrogate, sent, metrics, reason)
+
+
+#: what the API must answer (``mlsiege.checks``: refuses a label-only target cleanly)
+equation_solving_tramer2016.needs = ("scores",)

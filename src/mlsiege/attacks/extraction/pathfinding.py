@@ -243,3 +243,7 @@ def path_finding_tramer2016(
         reason=None if status == "succeeded" else (
             "no answer could be bought" if not keys else "budget ran out with leaves unexplored"),
     )
+
+
+#: what the API must answer (``mlsiege.checks``: refuses a label-only target cleanly)
+path_finding_tramer2016.needs = ("scores", "leaves")

@@ -103,9 +103,9 @@ class RuleList:
 
     def to_text(self) -> str:
         reject, accept = _plain(self.reject), _plain(self.accept)
-        lines = [f"The target answers {reject!r} (rejects) when:"]
+        lines = [f"The target answers {reject!r} when:"]  # a class, not always a rejection
         if not self.rules:
-            lines.append("  (no region found: it never rejected a row the attacker sent)")
+            lines.append(f"  (no region found: no row the attacker sent was answered {reject!r})")
         for i, r in enumerate(self.rules, 1):
             lines.append(f"  {i}. {r.text(self.schema)}    [support {r.support} rows, precision {r.precision:.2f}]")
         lines.append(f"Everything else is answered {accept!r}: the target knows no other region.")

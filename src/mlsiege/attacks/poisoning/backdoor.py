@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from mlsiege.attacks.poisoning.effect import check_xy, fit, poisoning_result
+from mlsiege.attacks.poisoning.effect import EFFECT_OPTIONS, check_xy, fit, poisoning_result
 from mlsiege.errors import ConfigError
 from mlsiege.metrics.poisoning import backdoor_success, downstream_metric
+from mlsiege.options import check_options
 from mlsiege.schema import Schema
 
 __all__ = ["BackdoorConfig", "backdoor_trigger_gu2017", "choose_trigger", "stamp"]
@@ -101,6 +102,7 @@ def backdoor_trigger_gu2017(X: Any, y: Any, *, schema: Schema, seed: int = 0, **
         classes answered ``target_label``), ``metric_clean`` / ``metric_poisoned`` on clean rows;
         artifact ``trigger``.
     """
+    check_options("backdoor_trigger_gu2017", options, ("rate", "target_label", "trigger", "n_trigger_features", "metric", *EFFECT_OPTIONS))
     started = time.perf_counter()
     config = BackdoorConfig(
         rate=options.pop("rate", 0.05), target_label=options.pop("target_label", None),

@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 from mlsiege.attacks.poisoning.effect import check_xy, poisoning_result
 from mlsiege.errors import ConfigError, DataValidationError
+from mlsiege.options import check_options
 from mlsiege.schema import Schema
 
 __all__ = ["BoilingFrogConfig", "boiling_frog_rubinstein2009"]
@@ -94,6 +95,7 @@ def boiling_frog_rubinstein2009(X: Any, y: Any, *, schema: Schema, seed: int = 0
         through, -1 if never), ``anomaly_recall_before`` / ``_after`` (known anomalies still
         rejected); artifact ``rounds`` (one dict per refit).
     """
+    check_options("boiling_frog_rubinstein2009", options, ("rounds", "per_round", "fresh", "quantile", "window", "detector", "target"))
     started = time.perf_counter()
     config = BoilingFrogConfig(**{k: options.pop(k) for k in ("rounds", "per_round", "fresh", "quantile", "window") if k in options})
     X, y = check_xy(X, y, schema)

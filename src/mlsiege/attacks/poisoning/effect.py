@@ -10,28 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from mlsiege.errors import DataValidationError
 from mlsiege.metrics.poisoning import downstream_metric, utility_drop
+from mlsiege.training import default_model, fit
 
-__all__ = ["check_xy", "default_model", "downstream_effect", "fit", "poisoning_result"]
+__all__ = ["EFFECT_OPTIONS", "check_xy", "default_model", "downstream_effect", "fit", "poisoning_result"]
 
-
-def default_model(seed: int = 0) -> Any:
-    """Standardized logistic regression: fast, deterministic, sensitive to poison."""
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, random_state=seed))
-
-
-def fit(model: Any, X: np.ndarray, y: np.ndarray, seed: int = 0) -> Any:
-    """A fitted clone of ``model`` (``default_model`` when ``None``); one-class data is refused."""
-    if len(np.unique(y)) < 2 and not hasattr(model, "score_samples"):
-        raise DataValidationError(f"training labels hold a single class ({np.unique(y).tolist()}): cannot refit")
-    est = clone(model) if model is not None else default_model(seed)
-    return est.fit(X, y)
+#: options every poisoning recipe that measures its downstream effect accepts
+EFFECT_OPTIONS = ("X_test", "y_test", "model")
 
 
 def downstream_effect(

@@ -9,9 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from mlsiege.attacks.poisoning.effect import check_xy, downstream_effect, poisoning_result
+from mlsiege.attacks.poisoning.effect import (
+    EFFECT_OPTIONS,
+    check_xy,
+    downstream_effect,
+    poisoning_result,
+)
 from mlsiege.attacks.poisoning.generator import PhonyGenerator
 from mlsiege.errors import ConfigError
+from mlsiege.options import check_options
 from mlsiege.schema import Schema
 
 __all__ = ["InjectionConfig", "inject_phony_records"]
@@ -63,6 +69,7 @@ def inject_phony_records(X: Any, y: Any, *, schema: Schema, seed: int = 0, **opt
     AttackResult
         ``X_poisoned`` = clean rows then phony rows; ``is_poison`` marks the phony rows.
     """
+    check_options("inject_phony_records", options, ("rate", "label", "shift", "jitter", "metric", "toward", "accept", *EFFECT_OPTIONS))
     started = time.perf_counter()
     config = InjectionConfig(
         rate=options.pop("rate", 0.05), label=options.pop("label", None), shift=options.pop("shift", 0.0),

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from mlsiege.attacks.poisoning.effect import (
+    EFFECT_OPTIONS,
     check_xy,
     default_model,
     downstream_effect,
@@ -16,6 +17,7 @@ from mlsiege.attacks.poisoning.effect import (
     poisoning_result,
 )
 from mlsiege.errors import ConfigError
+from mlsiege.options import check_options
 from mlsiege.schema import Schema
 
 __all__ = ["LabelFlipConfig", "label_flip_random_biggio2011", "label_flip_targeted_xiao2012"]
@@ -84,6 +86,7 @@ def label_flip_random_biggio2011(X: Any, y: Any, *, schema: Schema, seed: int = 
         Artifacts ``X_poisoned``, ``y_poisoned``, ``is_poison``; metrics ``metric_clean``,
         ``metric_poisoned``, ``utility_drop``.
     """
+    check_options("label_flip_random_biggio2011", options, ("rate", "metric", *EFFECT_OPTIONS))
     started = time.perf_counter()
     config = LabelFlipConfig(rate=options.pop("rate", 0.1), metric=options.pop("metric", "auc"))
     X, y = check_xy(X, y, schema)
@@ -114,6 +117,7 @@ def label_flip_targeted_xiao2012(X: Any, y: Any, *, schema: Schema, seed: int = 
     AttackResult
         As :func:`label_flip_random_biggio2011`.
     """
+    check_options("label_flip_targeted_xiao2012", options, ("rate", "target_class", "metric", *EFFECT_OPTIONS))
     started = time.perf_counter()
     config = LabelFlipConfig(
         rate=options.pop("rate", 0.1), target_class=options.pop("target_class", None), metric=options.pop("metric", "auc")

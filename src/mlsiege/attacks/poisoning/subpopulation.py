@@ -11,10 +11,11 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 
-from mlsiege.attacks.poisoning.effect import check_xy, fit, poisoning_result
+from mlsiege.attacks.poisoning.effect import EFFECT_OPTIONS, check_xy, fit, poisoning_result
 from mlsiege.attacks.poisoning.generator import PhonyGenerator
 from mlsiege.errors import ConfigError
 from mlsiege.metrics.poisoning import targeted_error
+from mlsiege.options import check_options
 from mlsiege.schema import Schema
 
 __all__ = ["SubpopulationConfig", "subpopulation_jagielski2021"]
@@ -61,6 +62,7 @@ def subpopulation_jagielski2021(X: Any, y: Any, *, schema: Schema, seed: int = 0
         the evaluation rows and ``collateral_error_clean`` / ``_poisoned`` on the rest;
         artifact ``subpopulation`` (mask over the evaluation rows).
     """
+    check_options("subpopulation_jagielski2021", options, ("n_clusters", "cluster", "ratio", *EFFECT_OPTIONS))
     started = time.perf_counter()
     config = SubpopulationConfig(
         n_clusters=options.pop("n_clusters", 4), cluster=options.pop("cluster", None), ratio=options.pop("ratio", 1.0)

@@ -8,7 +8,10 @@ from mlsiege.attacks.reco.classic import (
     segment_attack_mobasher2005,
 )
 from mlsiege.attacks.reco.mimicry import audience_mimicry_tang2020
-from mlsiege.attacks.reco.optimized import optimized_injection_fang2018
+from mlsiege.attacks.reco.optimized import (
+    optimized_injection_fang2018 as optimized_injection_fang2018,  # former name
+)
+from mlsiege.attacks.reco.optimized import white_box_surrogate_injection
 from mlsiege.attacks.reco.social import engagement_pod_weerasinghe2020, follow_ring_ferrara2016
 
 __all__ = [
@@ -17,7 +20,7 @@ __all__ = [
     "bandwagon_attack_burke2005",
     "engagement_pod_weerasinghe2020",
     "follow_ring_ferrara2016",
-    "optimized_injection_fang2018",
+    "white_box_surrogate_injection",
     "random_attack_lam2004",
     "segment_attack_mobasher2005",
 ]

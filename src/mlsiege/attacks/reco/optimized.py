@@ -54,7 +54,7 @@ from mlsiege.errors import ConfigError
 from mlsiege.targets.recommenders.itemknn import ItemKNNConfig, item_similarity
 from mlsiege.targets.recommenders.serving import row_top_k
 
-__all__ = ["OptimizedConfig", "greedy_fillers", "optimized_injection_fang2018"]
+__all__ = ["OptimizedConfig", "greedy_fillers", "optimized_injection_fang2018", "white_box_surrogate_injection"]
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def greedy_fillers(
     return np.asarray(chosen, dtype=np.int64), reached
 
 
-def optimized_injection_fang2018(
+def white_box_surrogate_injection(
     interactions: Any,
     *,
     targets: Any,
@@ -179,8 +179,11 @@ def optimized_injection_fang2018(
     seed: int = 0,
     config: OptimizedConfig | None = None,
 ) -> Any:
-    """Optimized injection: sybil profiles chosen against a surrogate the attacker trains on the
-    public log; every sybil engages with the targets and the chosen fillers.
+    """Optimized injection against a white-box surrogate: sybil profiles chosen against a model the
+    attacker trains on the public log with the victim's family *and exact settings* (factors,
+    regularization, sweeps; only the seed is its own); every sybil engages with the targets and
+    the chosen fillers. It ranks a few designs on that surrogate; it does not solve Fang et al.'s
+    optimization problem. (Formerly ``optimized_injection_fang2018``, still importable.)
 
     Against item-kNN (and families without a surrogate of their own) the fillers are a greedy set
     on the surrogate's closed form; against ALS or BPR (named by ``recommender``, or forced with
@@ -217,7 +220,7 @@ def optimized_injection_fang2018(
         if family == "als" and config.refine_steps and metrics["surrogate_hr"] > 0:
             rows, metrics = _refine_fillers(rng, binary, audience_users, targets, n_sybils, n_fill, high, favourites, factory, config, metrics)
     return finish(
-        "optimized_injection_fang2018", rows, targets=targets, budget=budget, config=config,
+        "white_box_surrogate_injection", rows, targets=targets, budget=budget, config=config,
         seed=seed, started=started, metrics={"surrogate": family, **metrics},
     )
 
@@ -315,3 +318,7 @@ def _refine_fillers(
         if score > best:
             chosen, best, accepted = trial, score, accepted + 1
     return rows_of(chosen), {**metrics, "fillers": chosen, "surrogate_hr": best, "refine_accepted": accepted}
+
+
+#: the former name (kept so existing code keeps working; the new name says what the recipe is)
+optimized_injection_fang2018 = white_box_surrogate_injection

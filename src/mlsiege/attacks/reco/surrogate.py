@@ -1,7 +1,9 @@
 """Score candidate sybil profiles against a surrogate recommender the attacker trains itself.
 
 The attacker holds the public engagement log and knows the recommender's *family* (item-kNN,
-ALS, BPR), not its seed or its private data: the gray-box setting of Tang, Wen & Wang (2020,
+ALS, BPR) and its settings (the surrogate is built with the victim's defaults: factors,
+regularization; only the seed and, for BPR, the epochs are the attacker's own), not its seed or
+its private data: a white-box surrogate, stronger than the gray-box setting of Tang, Wen & Wang (2020,
 RecSys) and Huang et al. (2021, RecSys, "Data poisoning attacks to deep learning based
 recommender systems"). For each candidate it appends the sybil rows to the public log, fits its
 own model of that family and measures what the attack is for: the hit ratio at ``k`` of the

@@ -20,7 +20,10 @@ from mlsiege.errors import DataValidationError
 from mlsiege.metrics.poisoning import detection, downstream_metric
 from mlsiege.results import DefenseResult
 
-__all__ = ["check_inputs", "defense_result", "standardize"]
+__all__ = ["COST_OPTIONS", "check_inputs", "defense_result", "standardize"]
+
+#: options every data defense accepts to report its costs (ground truth and held-out rows)
+COST_OPTIONS = ("is_poison", "X_test", "y_test", "metric", "eval_model")
 
 
 def check_inputs(X: Any, y: Any, meta: Any, *, need: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
@@ -50,7 +53,7 @@ def standardize(X: np.ndarray) -> np.ndarray:
 
 
 def _utility_lost(X, y, keep, benign, options) -> float | None:
-    from mlsiege.attacks.poisoning.effect import fit
+    from mlsiege.training import fit
 
     X_test, y_test = options.get("X_test"), options.get("y_test")
     if X_test is None or y_test is None:

@@ -13,8 +13,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from mlsiege.defenses.data.cost import check_inputs, defense_result
+from mlsiege.defenses.data.cost import COST_OPTIONS, check_inputs, defense_result
 from mlsiege.errors import ConfigError
+from mlsiege.options import check_options
 
 __all__ = ["CvLabelConfig", "cv_label_filter_brodley1999"]
 
@@ -72,6 +73,7 @@ def cv_label_filter_brodley1999(X: Any, y: Any, meta: Any = None, *, seed: int =
     DefenseResult
         Scores are the negated own-label margins (higher = more suspicious).
     """
+    check_options("cv_label_filter_brodley1999", options, ("folds", "margin", "model", *COST_OPTIONS))
     started = time.perf_counter()
     config = CvLabelConfig(folds=options.pop("folds", 10), margin=options.pop("margin", 0.2))
     X, y, meta = check_inputs(X, y, meta)

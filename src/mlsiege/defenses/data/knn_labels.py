@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from mlsiege.defenses.data.cost import check_inputs, defense_result, standardize
+from mlsiege.defenses.data.cost import COST_OPTIONS, check_inputs, defense_result, standardize
 from mlsiege.errors import ConfigError
+from mlsiege.options import check_options
 
 __all__ = ["KnnLabelConfig", "knn_label_consistency_peri2020"]
 
@@ -52,6 +53,7 @@ def knn_label_consistency_peri2020(X: Any, y: Any, meta: Any = None, *, seed: in
     -------
     DefenseResult
     """
+    check_options("knn_label_consistency_peri2020", options, ("k", "threshold", *COST_OPTIONS))
     started = time.perf_counter()
     config = KnnLabelConfig(k=options.pop("k", 10), threshold=options.pop("threshold", 0.5))
     X, y, meta = check_inputs(X, y, meta)

@@ -11,8 +11,9 @@ import numpy as np
 from scipy import stats
 from sklearn.covariance import LedoitWolf, MinCovDet
 
-from mlsiege.defenses.data.cost import check_inputs, defense_result, standardize
+from mlsiege.defenses.data.cost import COST_OPTIONS, check_inputs, defense_result, standardize
 from mlsiege.errors import ConfigError
+from mlsiege.options import check_options
 
 __all__ = ["OutlierConfig", "outlier_screen_mahalanobis"]
 
@@ -68,6 +69,7 @@ def outlier_screen_mahalanobis(X: Any, y: Any, meta: Any = None, *, seed: int = 
     DefenseResult
         Scores are squared distances divided by the cut-off (> 1 = flagged).
     """
+    check_options("outlier_screen_mahalanobis", options, ("alpha", "robust", *COST_OPTIONS))
     started = time.perf_counter()
     config = OutlierConfig(alpha=options.pop("alpha", 0.001), robust=options.pop("robust", True))
     X, y, meta = check_inputs(X, y, meta)

@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from mlsiege.defenses.data.cost import check_inputs, defense_result
+from mlsiege.defenses.data.cost import COST_OPTIONS, check_inputs, defense_result
 from mlsiege.errors import ConfigError
 from mlsiege.metrics.poisoning import downstream_metric
+from mlsiege.options import check_options
 
 __all__ = ["ProvenanceConfig", "provenance_filter_baracaldo2017"]
 
@@ -95,7 +96,8 @@ def provenance_filter_baracaldo2017(X: Any, y: Any, meta: Any, *, seed: int = 0,
     DefenseResult
         ``groups`` maps each group to its gain, size and verdict.
     """
-    from mlsiege.attacks.poisoning.effect import fit
+    check_options("provenance_filter_baracaldo2017", options, ("group", "eps", "z", "holdout", "metric", "min_records", "warm_start", "model", "X_val", "y_val", *COST_OPTIONS))
+    from mlsiege.training import fit
 
     started = time.perf_counter()
     keys = ("group", "eps", "z", "holdout", "metric", "min_records", "warm_start")

@@ -10,8 +10,9 @@ import numpy as np
 from sklearn.metrics import log_loss
 from sklearn.naive_bayes import GaussianNB
 
-from mlsiege.defenses.data.cost import check_inputs, defense_result
+from mlsiege.defenses.data.cost import COST_OPTIONS, check_inputs, defense_result
 from mlsiege.errors import ConfigError
+from mlsiege.options import check_options
 
 __all__ = ["RoniConfig", "roni_nelson2008"]
 
@@ -64,7 +65,8 @@ def roni_nelson2008(X: Any, y: Any, meta: Any = None, *, seed: int = 0, **option
     DefenseResult
         Scores are the loss increases caused by each record's unit (higher = worse).
     """
-    from mlsiege.attacks.poisoning.effect import fit
+    check_options("roni_nelson2008", options, ("unit", "base", "z", "model", "X_val", "y_val", *COST_OPTIONS))
+    from mlsiege.training import fit
 
     started = time.perf_counter()
     config = RoniConfig(unit=options.pop("unit", None), base=options.pop("base", 0.25), z=options.pop("z", 3.0))
@@ -96,3 +98,7 @@ def roni_nelson2008(X: Any, y: Any, meta: Any = None, *, seed: int = 0, **option
     scores = np.array([impact[u] for u in units])
     return defense_result("roni_nelson2008", keep, scores, X=X, y=y, config=config, seed=seed, started=started,
                           mitigations=("AML.M0007",), options=options, refits=len(impact) + 1)
+
+
+#: RONI judges records against trusted rows (``X_val``/``y_val``); ``mlsiege.checks`` gives it some
+roni_nelson2008.needs = ("trusted_rows",)

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlsiege.defenses.data.cost import defense_result
+from mlsiege.defenses.data.cost import COST_OPTIONS, defense_result
 from mlsiege.errors import DataValidationError
 from mlsiege.extras import require
+from mlsiege.options import check_options
 from mlsiege.schema import Schema
 
 __all__ = ["SchemaValidationConfig", "pandera_schema", "schema_validation", "validate_file", "validate_frame"]
@@ -131,13 +132,10 @@ def validate_frame(frame: pd.DataFrame, schema: Schema, *, name: str = "data") -
 
 def validate_file(path: str | Path, schema: Schema) -> pd.DataFrame:
     """Read a CSV/Parquet file and validate it; a corrupt file or bad rows raise one clear error."""
+    from mlsiege.datasets.tables import read_table
+
     path = Path(path)
-    if not path.exists():
-        raise DataValidationError(f"data file not found: {path}")
-    try:
-        frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as exc:
-        raise DataValidationError(f"cannot parse {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+    frame = read_table(path, allow_empty=True)
     return validate_frame(frame, schema, name=str(path))
 
 
@@ -170,6 +168,7 @@ def schema_validation(X: Any, y: Any, meta: Any = None, *, seed: int = 0, **opti
     DefenseResult
         ``groups`` holds up to 20 failing rows with their broken rules.
     """
+    check_options("schema_validation", options, ("schema", *COST_OPTIONS))
     started = time.perf_counter()
     schema = options.pop("schema", None)
     config = SchemaValidationConfig(with_schema=schema is not None)

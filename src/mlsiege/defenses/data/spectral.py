@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from mlsiege.defenses.data.cost import check_inputs, defense_result, standardize
+from mlsiege.defenses.data.cost import COST_OPTIONS, check_inputs, defense_result, standardize
 from mlsiege.errors import ConfigError
+from mlsiege.options import check_options
 
 __all__ = ["SpectralConfig", "spectral_signatures_tran2018"]
 
@@ -50,6 +51,7 @@ def spectral_signatures_tran2018(X: Any, y: Any, meta: Any = None, *, seed: int 
     DefenseResult
         Scores are the squared projections divided by their class median.
     """
+    check_options("spectral_signatures_tran2018", options, ("eps", "factor", *COST_OPTIONS))
     started = time.perf_counter()
     config = SpectralConfig(eps=options.pop("eps", 0.05), factor=options.pop("factor", 1.5))
     X, y, meta = check_inputs(X, y, meta)

@@ -12,8 +12,9 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlsiege.defenses.data.cost import check_inputs, defense_result
+from mlsiege.defenses.data.cost import COST_OPTIONS, check_inputs, defense_result
 from mlsiege.errors import ConfigError
+from mlsiege.options import check_options
 
 __all__ = ["TrimConfig", "trim_jagielski2018"]
 
@@ -57,6 +58,7 @@ def trim_jagielski2018(X: Any, y: Any, meta: Any = None, *, seed: int = 0, **opt
     DefenseResult
         Scores are squared residuals under the final model; metric ``iterations``.
     """
+    check_options("trim_jagielski2018", options, ("eps", "max_iter", "model", *COST_OPTIONS))
     started = time.perf_counter()
     config = TrimConfig(eps=options.pop("eps", 0.1), max_iter=options.pop("max_iter", 30))
     X, y, meta = check_inputs(X, y, meta)

@@ -13,7 +13,10 @@ closing one way real accounts used to be flagged (issue 10):
    span, times the share of that window's engagements made by fresh accounts: the base rate of
    burst detection in a stream, a term's share of each batch (Kleinberg 2002), with a running
    median over ``baseline`` seconds so that a push of a few days cannot raise its own baseline.
-   Without the activity term a growing platform's late days look bursty everywhere.
+   Without the activity term a growing platform's late days look bursty everywhere. The
+   expectation is at least the item's own rate in the week on either side of the slot (the
+   slot left out) times that fresh share: a new release is engaged by everyone active in its
+   first days, the newcomers of those days included.
 2. **Correct for the number of slots tested** (Bonferroni): a slot counts only when
    ``p * n_slots < alpha``, and its evidence is ``-log10(p * n_slots / alpha)``. A platform tests
    some 10^5 slots; newcomers that happen to pick the same popular item on the same day reach
@@ -74,7 +77,7 @@ def freshness(eng: Engagements, fresh_window: float) -> np.ndarray:
     return np.where(first[eng.user] - eng.time.min() >= fresh_window, fresh, 0.0)
 
 
-def _slots(eng: Engagements, fresh: np.ndarray, offset: float, *, window: float, baseline: float, min_span: float):
+def _slots(eng: Engagements, fresh: np.ndarray, offset: float, *, window: float, baseline: float, min_span: float, local: float = 7 * DAY):
     """One window offset: slot id per engagement, each slot's fresh count and expected fresh count."""
     t = eng.time
     origin = int(np.floor(t.min() / window + offset))
@@ -109,7 +112,23 @@ def _slots(eng: Engagements, fresh: np.ndarray, offset: float, *, window: float,
     fresh_count = np.bincount(slot, weights=fresh, minlength=uniq.size)
     slot_expected = np.zeros(uniq.size)
     slot_expected[slot] = expected
-    return slot, fresh_count, slot_expected
+    crowd = np.bincount(slot, minlength=uniq.size).astype(float)
+    cum_crowd = np.concatenate([[0.0], np.cumsum(crowd)])
+    slot_item, slot_bucket = uniq // n_b, uniq % n_b
+
+    def item_sum(lo_off: int, hi_off: int) -> np.ndarray:
+        """The item's engagements in windows ``bucket + lo_off .. bucket + hi_off`` (within the log)."""
+        lo_k = slot_item * n_b + np.clip(slot_bucket + lo_off, 0, n_b - 1)
+        hi_k = slot_item * n_b + np.clip(slot_bucket + hi_off, 0, n_b - 1)
+        return cum_crowd[np.searchsorted(uniq, hi_k, side="right")] - cum_crowd[np.searchsorted(uniq, lo_k, side="left")]
+
+    # the item's own rate around the slot (its windows within +-local, the slot's own left out):
+    # a new release is engaged by everyone active in its first days, newcomers included
+    n_local = max(1, int(round(local / window)))
+    local_rate = (item_sum(-n_local, n_local) - crowd) / (2 * n_local)
+    slot_expected = np.maximum(slot_expected, local_rate * fresh_share[slot_bucket])
+    # the item's engagements in the slot and its two neighbouring windows: a slot never cuts its own burst
+    return slot, fresh_count, slot_expected, item_sum(-1, 1)
 
 
 def fresh_lockstep(
@@ -122,10 +141,14 @@ def fresh_lockstep(
     cap: float = 20.0,
     baseline: float = 15 * DAY,
     min_span: float = 30 * DAY,
+    min_share: float = 0.5,
 ) -> FreshEvidence:
     """Significant fresh crowds (steps 1-3 of the module docstring) and the accounts they explain.
 
-    A slot is tested when it holds at least ``min_accounts`` fresh accounts (freshness-weighted);
+    A slot is tested when it holds at least ``min_accounts`` fresh accounts (freshness-weighted)
+    making up at least ``min_share`` of the item's engagements in that window and the two
+    around it (a fan community's release day that some newcomers joined is mostly veterans:
+    not a fresh crowd);
     ``alpha`` is the family-wise error level over all slots of both window offsets; ``cap``
     bounds the evidence (``-log10`` units) so that a huge crowd does not dwarf everything else.
 
@@ -144,13 +167,13 @@ def fresh_lockstep(
         return FreshEvidence(np.zeros(eng.n_users), np.full(eng.n_users, -1), 0, 0)
     fresh = freshness(eng, fresh_window)
     tables = [_slots(eng, fresh, off, window=window, baseline=baseline, min_span=min_span) for off in (0.0, 0.5)]
-    n_slots = sum(fc.size for _, fc, _ in tables)
+    n_slots = sum(fc.size for _, fc, _, _ in tables)
     penalty = np.log10(n_slots / alpha)
     candidates = []  # (-adjusted surprise, offset, slot)
     members: dict[tuple[int, int], np.ndarray] = {}  # fresh engagements of each candidate slot
     engaged_fresh = np.flatnonzero(fresh > 0)
-    for k, (slot, fresh_count, expected) in enumerate(tables):
-        tested = np.flatnonzero(fresh_count >= min_accounts)
+    for k, (slot, fresh_count, expected, crowd) in enumerate(tables):
+        tested = np.flatnonzero((fresh_count >= min_accounts) & (fresh_count >= min_share * crowd))
         adjusted = -log10_poisson_tail(fresh_count[tested], expected[tested]) - penalty
         significant = tested[adjusted > 0]
         candidates += [(-float(a), k, int(s)) for s, a in zip(significant, adjusted[adjusted > 0], strict=True)]

@@ -23,8 +23,9 @@ from mlsiege.defenses.reco.synchrony import DAY, account_sync, slot_table
 __all__ = ["account_features", "fisher_combine", "tail_probability"]
 
 
-def account_features(eng: Engagements, *, window: float = DAY, min_accounts: int = 5, min_surprise: float = 6.0) -> dict[str, np.ndarray]:
-    """The per-account features above (time features are NaN without timestamps)."""
+def account_features(eng: Engagements, *, window: float = DAY, min_accounts: int = 5, min_surprise: float = 6.0, sync: bool = True) -> dict[str, np.ndarray]:
+    """The per-account features above (time features are NaN without timestamps; ``sync=False``
+    skips the two synchrony features, the costly part, leaving them NaN)."""
     n = eng.n_users
     degree = np.bincount(eng.user, minlength=n).astype(float)
     n_i = np.bincount(eng.item, minlength=eng.n_items).astype(float)
@@ -43,10 +44,13 @@ def account_features(eng: Engagements, *, window: float = DAY, min_accounts: int
     uniq, counts = np.unique(key, return_counts=True)
     busiest = np.zeros(n)
     np.maximum.at(busiest, uniq // (day.max() - day.min() + 1), counts)
-    sync = account_sync(eng, slot_table(eng, window), min_accounts=min_accounts, min_surprise=min_surprise)
     has = degree > 0
     age = np.where(has, end - first, np.nan)
-    age_at_sync = np.where(sync["sync"] >= min_surprise, sync["sync_time"] - first, np.nan)
+    if sync:
+        sync = account_sync(eng, slot_table(eng, window), min_accounts=min_accounts, min_surprise=min_surprise)
+        age_at_sync = np.where(sync["sync"] >= min_surprise, sync["sync_time"] - first, np.nan)
+    else:
+        sync, age_at_sync = {"sync": nan}, nan
     return {
         **out,
         "account_age": age,

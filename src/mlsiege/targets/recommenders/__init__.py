@@ -6,6 +6,7 @@ unseen item ids per user, so each follows :class:`mlsiege.targets.Recommender`.
 """
 
 from mlsiege.targets.recommenders.adapter import RecommenderTarget, from_recommender
+from mlsiege.targets.recommenders.biased_mf import BiasedMF, BiasedMFConfig
 from mlsiege.targets.recommenders.factors import FactorConfig, ImplicitRecommender, als, bpr
 from mlsiege.targets.recommenders.itemknn import ItemKNNConfig, ItemKNNRecommender, item_similarity
 from mlsiege.targets.recommenders.popularity import PopularityRecommender
@@ -13,6 +14,8 @@ from mlsiege.targets.recommenders.serving import row_top_k, top_k
 from mlsiege.targets.recommenders.social import SocialConfig, SocialRecommender
 
 __all__ = [
+    "BiasedMF",
+    "BiasedMFConfig",
     "FactorConfig",
     "ImplicitRecommender",
     "ItemKNNConfig",
@@ -31,7 +34,7 @@ __all__ = [
 ]
 
 #: names the CLI and scenarios accept
-RECOMMENDER_NAMES = ("popularity", "item-knn", "als", "bpr", "social")
+RECOMMENDER_NAMES = ("popularity", "item-knn", "als", "bpr", "social", "biased-mf")
 
 
 def make_recommender(name: str, *, seed: int = 0):  # noqa: ANN201 - one of the classes above
@@ -46,4 +49,6 @@ def make_recommender(name: str, *, seed: int = 0):  # noqa: ANN201 - one of the 
         return ImplicitRecommender(name, seed=seed)
     if name == "social":
         return SocialRecommender()
+    if name == "biased-mf":
+        return BiasedMF(BiasedMFConfig(seed=seed))
     raise ConfigError(f"unknown recommender {name!r}; choose one of {', '.join(RECOMMENDER_NAMES)}")

@@ -29,10 +29,15 @@ __all__ = ["SocialConfig", "SocialRecommender"]
 @dataclass(frozen=True)
 class SocialConfig:
     """``social_weight`` in [0, 1]: share of the walk that follows follow edges;
-    ``neighbors``: item -> user -> item transitions kept per item (0 keeps them all)."""
+    ``neighbors``: item -> user -> item transitions kept per item (0 keeps them all);
+    ``weighted``: read the interaction values as how much each engagement may count (a
+    platform's trust weights or influence caps, in [0, 1]) instead of binarizing them. The walk
+    still divides by the *number* of engagements, so a down-weighted account passes on less
+    score instead of having its remaining weight renormalized back up."""
 
     social_weight: float = 0.3
     neighbors: int = 500
+    weighted: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.social_weight <= 1.0:
@@ -71,8 +76,9 @@ def _keep_top(block: sp.csr_matrix, keep: int) -> sp.csr_matrix:
     return sp.csr_matrix(dense)
 
 
-def _row_normalize(m: sp.csr_matrix) -> sp.csr_matrix:
-    sums = np.asarray(m.sum(axis=1)).ravel()
+def _row_normalize(m: sp.csr_matrix, by: sp.csr_matrix | None = None) -> sp.csr_matrix:
+    """Rows of ``m`` divided by the row sums of ``by`` (default ``m`` itself)."""
+    sums = np.asarray((m if by is None else by).sum(axis=1)).ravel()
     sums[sums == 0] = 1.0
     return sp.csr_matrix(sp.diags(1.0 / sums) @ m, dtype=np.float32)
 
@@ -95,24 +101,41 @@ class SocialRecommender:
         binary.data[:] = 1.0
         self.seen_ = binary
         n_users = binary.shape[0]
+        weights = binary
+        if self.config.weighted:
+            weights = sp.csr_matrix(seen, dtype=np.float32, copy=True)
+            weights.data = np.clip(weights.data, 0.0, 1.0)
         self.user_to_item_ = _row_normalize(binary)
-        self.item_to_user_ = _row_normalize(sp.csr_matrix(binary.T))
+        influence = _row_normalize(weights, binary)  # what an account passes on to those who walk through it
+        self.item_to_user_ = _row_normalize(sp.csr_matrix(weights.T), sp.csr_matrix(binary.T))
         if follows is None:
             follows = sp.csr_matrix((n_users, n_users), dtype=np.float32)
         follows = sp.csr_matrix(follows, dtype=np.float32)
         if follows.shape != (n_users, n_users):
             raise ConfigError(f"follows must be {n_users} x {n_users}, got {follows.shape}")
         self.follow_walk_ = _row_normalize(follows)
-        self.item_walk_ = _item_walk(self.item_to_user_, self.user_to_item_, self.config.neighbors)
-        counts = np.asarray(binary.sum(axis=0)).ravel()
+        self.influence_ = influence
+        self.item_walk_ = _item_walk(self.item_to_user_, influence, self.config.neighbors)
+        self.dense_walk_ = None
+        counts = np.asarray(weights.sum(axis=0)).ravel()
         self.popularity_ = counts / max(float(counts.max(initial=0.0)), 1.0) * 0.999
         return self
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
-        collaborative = self.user_to_item_[users] @ self.item_walk_
-        social = self.follow_walk_[users] @ self.user_to_item_
         w = self.config.social_weight
-        return ((1.0 - w) * collaborative + w * social).toarray()
+        social = (self.follow_walk_[users] @ self.influence_).toarray()
+        walk = self._dense_walk()
+        if walk is not None:  # sparse rows times a dense walk: same sums, no sparse fill-in per request
+            return (1.0 - w) * (self.user_to_item_[users] @ walk) + w * social
+        return (1.0 - w) * (self.user_to_item_[users] @ self.item_walk_).toarray() + w * social
+
+    def _dense_walk(self) -> np.ndarray | None:
+        """The item walk as a dense array when it is small (<= 4096 items, 64 MB), else None."""
+        if self.item_walk_.shape[0] > 4096:
+            return None
+        if getattr(self, "dense_walk_", None) is None:
+            self.dense_walk_ = self.item_walk_.toarray()
+        return self.dense_walk_
 
     def recommend(self, users: np.ndarray, k: int) -> np.ndarray:
         """Top-``k`` unseen items for each user id in ``users``."""
