@@ -49,7 +49,7 @@ from sklearn.preprocessing import StandardScaler
 from mlsiege.defenses.serving.alerts import Alert
 from mlsiege.errors import ConfigError
 
-__all__ = ["DistributionConfig", "DistributionDetector", "ReferenceModel"]
+__all__ = ["DistributionConfig", "DistributionDetector", "ReferenceModel", "trim_isolated"]
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,35 @@ class DistributionConfig:
             raise ConfigError(f"attribution must be in (0, 1), got {self.attribution}")
         if self.learn_rows < 2 * (self.k + 1) or self.learn_keys < 1 or self.learn_per_key < 1:
             raise ConfigError(f"learn_rows must be >= {2 * (self.k + 1)}; learn_keys, learn_per_key >= 1")
+
+
+def trim_isolated(X: np.ndarray, k: int, *, cut: float = 3.0) -> np.ndarray:
+    """``X`` without its isolated rows: a reference learned from traffic, cleaned of an attack's.
+
+    Rows learned from traffic may include an attack that arrived while learning (uniform draws
+    over the feature box are each far from every other row). Left in, they raise the novelty
+    threshold (the ``quantile`` of leave-one-out distances) until the attack itself is no longer
+    novel. A row is dropped when its leave-one-out distance to its ``k``-th neighbour exceeds the
+    median of those distances by more than ``cut`` robust standard deviations (1.4826 MAD, Hampel's
+    rule; Rousseeuw and Hubert, "Robust statistics for outlier detection", 2011), distances taken
+    after median/IQR scaling so the isolated rows do not set the scale. Real rows in the tails are
+    dropped too: the threshold then calls them novel a little more often, which the tests' ``margin``
+    allows for.
+    """
+    X = np.asarray(X, dtype=float)
+    if len(X) <= 2 * (k + 1):
+        return X
+    q1, med, q3 = np.percentile(X, [25, 50, 75], axis=0)
+    spread = np.where(q3 - q1 > 0, q3 - q1, np.maximum(np.abs(X - med).max(axis=0), 1e-12))
+    Z = (X - med) / spread
+    dist, _ = cKDTree(Z).query(Z, k=k + 1)
+    loo = dist[:, k]
+    centre = np.median(loo)
+    mad = 1.4826 * np.median(np.abs(loo - centre))
+    if mad <= 0:
+        return X
+    keep = loo <= centre + cut * mad
+    return X[keep] if keep.sum() > 2 * (k + 1) else X
 
 
 class ReferenceModel:
@@ -210,8 +239,8 @@ class DistributionDetector:
             self._learn_keys[key] += len(X[:take])
         n = sum(len(x) for x in self._learn)
         if n >= cfg.learn_rows and len(self._learn_keys) >= cfg.learn_keys:
-            self.model = ReferenceModel(np.vstack(self._learn), k=cfg.k, quantile=cfg.quantile,
-                                        ratio=cfg.revisit_ratio)
+            self.model = ReferenceModel(trim_isolated(np.vstack(self._learn), cfg.k), k=cfg.k,
+                                        quantile=cfg.quantile, ratio=cfg.revisit_ratio)
             self.learned = True
             self._learn, self._learn_keys = [], Counter()
 
