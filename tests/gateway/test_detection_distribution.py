@@ -11,6 +11,7 @@ from mlsiege.defenses.serving.distribution import (
     DistributionConfig,
     DistributionDetector,
     ReferenceModel,
+    trim_isolated,
 )
 from mlsiege.errors import ConfigError, DataValidationError
 from mlsiege.gateway.detection import DetectionService, load_reference
@@ -53,6 +54,22 @@ def test_uniform_and_noise_streams_are_flagged_and_public_rows_are_not(n_keys):
         benign, first = benign_then(DistributionDetector(ref), rng, pool, attack, n_keys)
         assert first is not None and first[0] <= 300 and first[1] in tests, first
         assert benign == set()
+
+
+def test_an_attack_arriving_while_the_reference_is_learned_is_still_flagged():
+    rng, _, pool = world(2)
+    lo, hi = pool.min(0), pool.max(0)
+    det = DistributionDetector(config=DistributionConfig(learn_rows=300, learn_keys=10))
+    for i in range(11):  # 275 real rows from 11 keys: the reference is not learned yet
+        assert det.observe(f"benign{i}", pool[25 * i:25 * (i + 1)]) == []
+    uniform = rng.uniform(lo, hi, (300, 4))
+    found = []
+    for i, x in enumerate(uniform):  # its first rows complete the reference
+        found += det.observe(f"thief{i % 12}", x[None], query=i)
+    assert det.learned and found and {a.key for a in found} <= {f"thief{j}" for j in range(12)}
+    assert det.model.n < 300  # the attack's isolated rows were trimmed from the learned reference
+    clean = trim_isolated(pool[:300], 5)
+    assert len(clean) >= 0.85 * 300  # real rows mostly stay
 
 
 def test_reference_learned_from_traffic_and_exact_repeats_ignored():
