@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import numpy as np
@@ -153,13 +154,27 @@ def test_revoked_key_is_refused(served):
     assert served["client"].delete("/v1/admin/keys/nope", headers={"X-API-Key": served["admin"]}).status_code == 404
 
 
+def wait_for(fn, timeout: float = 10.0):
+    """Detection follows the audit feed a little behind the answers: poll for its outcome."""
+    end = time.monotonic() + timeout
+    while True:
+        got = fn()
+        if got or time.monotonic() > end:
+            return got
+        time.sleep(0.05)
+
+
 def test_probing_is_alerted(served):
     key_id, key = make_key(served, "prober")
     for i in range(6):  # a boundary walk: nearly the same row again and again
         assert predict(served, key, [row(0.45 + 1e-5 * i, 0.41)]).status_code == 200
-    alerts = served["client"].get("/v1/alerts", headers={"X-API-Key": served["admin"]}).json()["alerts"]
-    mine = [a for a in alerts if a["key_id"] == key_id]
-    assert mine and mine[0]["detector"] == "fingerprint" and mine[0]["action"] == "alert"
+
+    def mine():
+        alerts = served["client"].get("/v1/alerts", headers={"X-API-Key": served["admin"]}).json()["alerts"]
+        return [a for a in alerts if a["key_id"] == key_id]
+    found = wait_for(mine)
+    assert found and found[0]["detector"] == "fingerprint" and found[0]["action"] == "alert"
+    assert "near-duplicates" in found[0]["detail"]
 
 
 @pytest.mark.parametrize("action", ["block", "degrade"])
@@ -169,16 +184,27 @@ def test_detection_actions_block_or_degrade(tmp_path, action):
     policy = load_policy({"detection": {"action": action, "degrade_to": {"mode": "labels"}}})
     app = create_app(from_estimator(model, schema=schema), schema, policy=policy,
                      audit=f"sqlite:///{tmp_path / 'a.db'}")
-    key, _ = app.state.gateway.keys.create("bot")
+    key, rec = app.state.gateway.keys.create("bot")
+    admin, _ = app.state.gateway.keys.create("root", ["admin"])
     with ServerThread(app) as server, httpx.Client(base_url=server.url) as c:
         answers = [c.post("/v1/predict", json={"rows": [row(0.2 + 1e-5 * i, 0.3)]}, headers={"X-API-Key": key})
                    for i in range(6)]
+        blocks = wait_for(lambda: c.get("/v1/admin/blocks", headers={"X-API-Key": admin}).json()["blocks"])
+        late = c.post("/v1/predict", json={"rows": [row(0.7, 0.1)]}, headers={"X-API-Key": key})
+        if action == "block":
+            lifted = c.delete(f"/v1/admin/blocks/{rec.key_id}", headers={"X-API-Key": admin})
+            again = c.post("/v1/predict", json={"rows": [row(0.7, 0.1)]}, headers={"X-API-Key": key})
+            assert lifted.status_code == 200 and lifted.json()["lifted"][0]["key_id"] == rec.key_id
+            assert again.status_code == 200
+            assert c.delete(f"/v1/admin/blocks/{rec.key_id}", headers={"X-API-Key": admin}).status_code == 404
     assert answers[0].status_code == 200 and "proba" in answers[0].json()["predictions"][0]
+    assert blocks and blocks[0]["key_id"] == rec.key_id and blocks[0]["action"] == action
+    assert blocks[0]["evidence"]["near_duplicates"] >= 2  # the decision states its evidence
     if action == "block":
-        assert answers[-1].status_code == 403
+        assert late.status_code == 403
     else:
-        assert answers[-1].status_code == 200
-        assert set(answers[-1].json()["predictions"][0]) == {"label"}
+        assert late.status_code == 200
+        assert set(late.json()["predictions"][0]) == {"label"}
 
 
 def test_rate_limits_and_quotas_answer_429(tmp_path):
@@ -238,31 +264,48 @@ def test_x_forwarded_for_is_believed_only_from_trusted_proxies(tmp_path, trusted
         assert got == [200] * 6 and clients == {f"203.0.{i}.7" for i in range(6)}
 
 
+def _caught_up(gw, last: int) -> bool:
+    """Whether this gateway's detection leads and has read the audit log up to ``last``."""
+    return gw.detection.leader and gw.detection.cursor >= last
+
+
 def test_blocks_and_detector_state_survive_a_restart(tmp_path):
     model, _ = tiny_model()
     schema = tiny_schema()
     policy = load_policy({"detection": {"action": "block"}})
     audit = f"sqlite:///{tmp_path / 'a.db'}"
     app = create_app(from_estimator(model, schema=schema), schema, policy=policy, audit=audit)
-    bot, bot_rec = app.state.gateway.keys.create("bot")
-    user, _ = app.state.gateway.keys.create("user")
+    gw = app.state.gateway
+    bot, bot_rec = gw.keys.create("bot")
+    user, _ = gw.keys.create("user")
     with ServerThread(app) as server, httpx.Client(base_url=server.url) as c:
         got = [c.post("/v1/predict", json={"rows": [row(0.2 + 1e-5 * i, 0.3)]}, headers={"X-API-Key": bot}).status_code
                for i in range(6)]
-        c.post("/v1/predict", json={"rows": [row(0.7, 0.1, 3, "blue")]}, headers={"X-API-Key": user})
-    assert got[-1] == 403
-    seen = app.state.gateway.engine.monitor.seen
-    app.state.gateway.close()
+        last = int(c.post("/v1/predict", json={"rows": [row(0.7, 0.1, 3, "blue")]},
+                          headers={"X-API-Key": user}).headers["X-Audit-Id"])
+        assert wait_for(lambda: _caught_up(gw, last))
+        late = c.post("/v1/predict", json={"rows": [row(0.5, 0.5)]}, headers={"X-API-Key": bot}).status_code
+    answered = got.count(200)
+    assert late == 403 and gw.detection.monitor.seen == answered + 1
+    gw.close()
     again = create_app(from_estimator(model, schema=schema), schema, policy=policy, audit=audit)
+    gw2 = again.state.gateway
     try:
-        assert again.state.gateway.engine.monitor.seen == seen  # the detectors resume where they stopped
+        assert wait_for(lambda: _caught_up(gw2, last))
+        assert gw2.detection.monitor.seen == answered + 1  # the detectors' state is rebuilt from the log
         with ServerThread(again) as server, httpx.Client(base_url=server.url) as c:
             assert c.post("/v1/predict", json={"rows": [row()]}, headers={"X-API-Key": bot}).status_code == 403
             assert c.post("/v1/predict", json={"rows": [row()]}, headers={"X-API-Key": user}).status_code == 200
-            assert again.state.gateway.lift(bot_rec.key_id, by="test")
-            assert c.post("/v1/predict", json={"rows": [row(0.9, 0.1)]}, headers={"X-API-Key": bot}).status_code == 200
+            lifted = gw2.lift(bot_rec.key_id, by="test")
+            assert lifted and {d["action"] for d in lifted} == {"block"} and lifted[0]["evidence"]
+            r = c.post("/v1/predict", json={"rows": [row(0.9, 0.1)]}, headers={"X-API-Key": bot})
+            assert r.status_code == 200
+            assert wait_for(lambda: _caught_up(gw2, int(r.headers["X-Audit-Id"])))
+            # the lifted key's earlier rows are forgiven: no new decision without new evidence
+            assert c.post("/v1/predict", json={"rows": [row(0.1, 0.9)]}, headers={"X-API-Key": bot}).status_code == 200
+            assert gw2.blocks.decisions() == []
     finally:
-        again.state.gateway.close()
+        gw2.close()
 
 
 def test_a_failing_model_answers_503_with_an_error_id(tmp_path):

@@ -1,4 +1,4 @@
-"""The gateway database on SQLite and PostgreSQL: ids from the database, shared blocks and state."""
+"""The gateway database on SQLite and PostgreSQL: ids from the database, shared blocks with their evidence."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from mlsiege.errors import StoreError
+from mlsiege.errors import ConfigError, StoreError
 from mlsiege.gateway import AuditLog
 from mlsiege.gateway.keys import KeyStore
-from mlsiege.gateway.store import SharedState, open_database, safe_url
+from mlsiege.gateway.store import BlockStore, open_database, safe_url
 
 
 def _record(i: int, key: str = "k") -> dict:
@@ -46,25 +46,60 @@ def test_two_writers_on_one_database_get_distinct_ids_in_order(audit_url):
             log.close()
 
 
-def test_blocks_and_state_are_shared_between_processes(audit_url):
-    a, b = SharedState(open_database(audit_url), ttl=0.0), SharedState(open_database(audit_url), ttl=0.0)
+def test_blocks_are_shared_between_processes_with_evidence_and_lifts(audit_url):
+    AuditLog(audit_url).close()  # the audit table a lift reads its mark from
+    a, b = BlockStore(open_database(audit_url), ttl=0.0), BlockStore(open_database(audit_url), ttl=0.0)
     try:
-        a.block("k1", reason="prada: too regular")
-        a.block("k1", reason="again")  # idempotent
-        assert b.is_blocked("k1") and b.blocked() == {"k1"}
-        assert b.lift("k1", by="ops") and not b.lift("k1", by="ops")
-        assert not a.is_blocked("k1")
-        assert a.blocks(include_lifted=True)[0]["lifted_by"] == "ops"
-        a.block("k1", reason="re-armed")
-        assert b.is_blocked("k1")
-        assert b.load_state("monitor") is None
-        a.save_state("monitor", b"\x00state", cursor=41)
-        a.save_state("monitor", b"\x00state2", cursor=42)
-        data, cursor, _ = b.load_state("monitor")
-        assert (data, cursor) == (b"\x00state2", 42)
+        assert a.decide("k1", "prada", "block", audit_id=7, detail="too regular", evidence={"w": 0.8})
+        assert not a.decide("k1", "prada", "block", audit_id=9, detail="again")  # idempotent, first evidence kept
+        assert a.decide("k1", "fingerprint", "alert", audit_id=8)  # an alert blocks nothing
+        assert a.decide("k2", "distribution", "degrade", audit_id=8)
+        assert b.is_blocked("k1") and b.blocked() == {"k1"} and b.degraded() == {"k2"}
+        got = b.decisions()
+        assert [(d["key_id"], d["detector"]) for d in got] == [("k1", "prada"), ("k1", "fingerprint"),
+                                                              ("k2", "distribution")]
+        assert got[0]["evidence"] == {"w": 0.8} and got[0]["audit_id"] == 7
+        lifted = b.lift("k1", by="ops")
+        assert {d["detector"] for d in lifted} == {"prada", "fingerprint"}
+        with pytest.raises(ConfigError, match="no block or degradation stands"):
+            b.lift("k1", by="ops")
+        assert not a.is_blocked("k1") and a.lifts() == {"k1": 0}
+        assert {d["lifted_by"] for d in a.decisions(include_lifted=True) if d["key_id"] == "k1"} == {"ops"}
+        assert a.decide("k1", "prada", "block", audit_id=12, detail="re-armed")
+        assert b.is_blocked("k1") and b.lifts() == {"k1": 0}  # the forgiven rows stay forgiven
     finally:
         a.db.close()
         b.db.close()
+
+
+def test_a_cached_block_is_reread_after_its_ttl(tmp_path):
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    now = [0.0]
+    reader, writer = BlockStore(open_database(url), ttl=1.0, clock=lambda: now[0]), BlockStore(open_database(url))
+    try:
+        assert not reader.is_blocked("k")
+        writer.decide("k", "prada", "block")
+        assert not reader.is_blocked("k")  # served from the copy read at t=0
+        now[0] = 1.0
+        assert reader.is_blocked("k")
+    finally:
+        reader.db.close()
+        writer.db.close()
+
+
+def test_blocks_of_the_earlier_layout_are_migrated(tmp_path):
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path)
+    conn.execute("""CREATE TABLE blocks (key_id VARCHAR(32) PRIMARY KEY, ts DOUBLE PRECISION NOT NULL, reason TEXT,
+        alert_id BIGINT, lifted DOUBLE PRECISION, lifted_by TEXT)""")
+    conn.execute("INSERT INTO blocks VALUES ('k', 1.0, 'prada: too regular', NULL, NULL, NULL)")
+    conn.commit()
+    conn.close()
+    store = BlockStore(open_database(f"sqlite:///{path}"))
+    try:
+        assert store.is_blocked("k") and store.decisions()[0]["detail"] == "prada: too regular"
+    finally:
+        store.db.close()
 
 
 def test_keys_made_by_one_process_are_seen_by_another(audit_url):
@@ -186,13 +221,15 @@ def test_detection_across_processes_sees_one_stream(audit_url):
             r = c.post(url + "/v1/predict", json={"rows": [row(0.3 + 1e-5 * i, 0.4)]}, headers={"X-API-Key": key})
             assert r.status_code == 200
             last = int(r.headers["X-Audit-Id"])
+        services = [a.state.gateway.detection for a in apps]
         end = time.time() + 20
-        while time.time() < end and min(a.state.gateway.followed for a in apps) < last:
+        while time.time() < end and not any(d.leader and d.cursor >= last for d in services):
             time.sleep(0.05)
-        seen = [a.state.gateway.engine.monitor.seen for a in apps]
+        leaders = [d for d in services if d.leader]
+        seen = leaders[0].monitor.seen if leaders else None
         alerts = c.get(s0.url + "/v1/alerts", headers={"X-API-Key": apps[0].state.gateway.keys.create(
             "ops", ["admin"])[0]}).json()["alerts"]
-    assert seen == [8, 8]  # each process's detectors saw every row, its own and the other's
+    assert len(leaders) == 1 and seen == 8  # one process ran the detectors, over every row of both
     mine = [a for a in alerts if a["key_id"] == rec.key_id]
     assert mine and len({(a["detector"]) for a in mine}) == len(mine)  # one alert per detector, not one per process
 

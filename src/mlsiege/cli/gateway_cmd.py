@@ -1,4 +1,4 @@
-"""``mlsiege serve`` and ``mlsiege gateway keys|audit``: run and administer the gateway."""
+"""``mlsiege serve`` and ``mlsiege gateway keys|audit|blocks``: run and administer the gateway."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from rich.table import Table
 
 from mlsiege.cli.console import console, err_console, user_errors
 
-keys_app_group = typer.Typer(help="Administer a gateway: API keys, audit log.", no_args_is_help=True)
+keys_app_group = typer.Typer(help="Administer a gateway: API keys, audit log, blocks.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, revoke and list API keys (stored hashed).", no_args_is_help=True)
 audit_app = typer.Typer(help="Read the audit log.", no_args_is_help=True)
+blocks_app = typer.Typer(help="Blocks and degradations decided by detection: list them, lift them.",
+                         no_args_is_help=True)
 keys_app_group.add_typer(keys_app, name="keys")
 keys_app_group.add_typer(audit_app, name="audit")
+keys_app_group.add_typer(blocks_app, name="blocks")
 
 _AUDIT = typer.Option("sqlite:///audit.db", "--audit", help="Audit database URL (sqlite:///path or a SQLAlchemy URL).")
 
@@ -27,6 +30,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on."),
     kind: str | None = typer.Option(None, help="classifier | scorer | regressor (guessed when omitted)."),
+    reference: Path | None = typer.Option(
+        None, help="CSV/Parquet of real rows (e.g. the training data) that detection compares queries with; "
+        "without it, detection learns a reference from the traffic."),
     workers: int = typer.Option(1, min=1, max=64, help="Processes sharing the port and the database "
                                 "(SIGHUP restarts them one at a time)."),
     threads: int = typer.Option(2, min=1, max=32, help="Threads per worker for model calls and detection."),
@@ -40,7 +46,8 @@ def serve(
     from mlsiege.gateway.server import build_app, run
 
     settings = {"target": target, "schema": str(schema), "policy": str(policy) if policy else None,
-                "audit": audit, "kind": kind, "threads": threads}
+                "audit": audit, "kind": kind, "threads": threads,
+                "reference": str(reference) if reference else None}
     with user_errors():
         app = build_app(**settings)
         if init_admin_key:
@@ -120,3 +127,38 @@ def export(
     with user_errors():
         n = export_jsonl(audit, out, table=table)
     err_console.print(f"{n} records written to {out}")
+
+
+def _blocks(audit: str):  # noqa: ANN202
+    from mlsiege.gateway.store import BlockStore, open_database
+
+    return BlockStore(open_database(audit))
+
+
+@blocks_app.command("list")
+def list_blocks(
+    audit: str = _AUDIT,
+    as_json: bool = typer.Option(False, "--json", help="JSON lines."),
+    include_lifted: bool = typer.Option(False, "--all", help="Lifted decisions too (when, by whom)."),
+) -> None:
+    """List detection's decisions (block, degrade, alert) per key and detector, with their evidence."""
+    with user_errors():
+        found = _blocks(audit).decisions(include_lifted=include_lifted)
+    if as_json:
+        for d in found:
+            console.print(json.dumps(d, default=str), highlight=False, soft_wrap=True)
+        return
+    table = Table("key", "detector", "action", "audit id", "evidence", "lifted by")
+    for d in found:
+        table.add_row(d["key_id"], d["detector"], d["action"], str(d["audit_id"]), d["detail"] or "",
+                      (d["lifted_by"] or "?") if d["lifted"] is not None else "")
+    console.print(table)
+
+
+@blocks_app.command("lift")
+def lift_block(key_id: str = typer.Argument(..., help="Id of the key (see `list`)."), audit: str = _AUDIT) -> None:
+    """Lift detection's decisions about a key (running gateways follow within a second)."""
+    with user_errors():
+        lifted = _blocks(audit).lift(key_id, by="cli")
+    console.print(f"lifted {len(lifted)} decision(s) about {key_id}: "
+                  f"{', '.join(d['detector'] + ' -> ' + d['action'] for d in lifted)}", highlight=False)

@@ -12,117 +12,64 @@ import asyncio
 import contextlib
 import logging
 import math
-import pickle
 import secrets
-import threading
 import time
 from typing import Any
 
 from mlsiege.defenses.serving.alerts import Alert
-from mlsiege.errors import ConfigError, MlsiegeError, StoreError
+from mlsiege.errors import ConfigError, StoreError
 from mlsiege.extras import require
 from mlsiege.gateway.audit import AuditLog
+from mlsiege.gateway.detection import DetectionService
 from mlsiege.gateway.engine import Engine, Outcome, alert_record
 from mlsiege.gateway.keys import ApiKey, KeyStore
 from mlsiege.gateway.limits import RateLimiter, network_prefix
 from mlsiege.gateway.policy import GatewayPolicy, OutputPolicy
 from mlsiege.gateway.requests import Denied, parse_json, parse_key_request, parse_rows
-from mlsiege.gateway.store import SharedState, open_database
+from mlsiege.gateway.store import BlockStore, open_database
 
 __all__ = ["Gateway", "create_app"]
 
 log = logging.getLogger("mlsiege.gateway")
-
-#: name of the detectors' snapshot in the shared state
-_SNAPSHOT = "monitor"
 
 #: the largest id or cursor a client may send (a signed 64-bit integer, what the database holds)
 MAX_ID = 2**63 - 1
 
 
 class Gateway:
-    """The state behind the app: keys, limits, engine, audit. Built by :func:`create_app`."""
+    """The state behind the app: keys, limits, engine, audit, blocks, detection. Built by :func:`create_app`.
+
+    ``reference`` (real rows in attack space) anchors the distribution tests of detection;
+    ``threads`` answer the model calls off the event loop.
+    """
 
     def __init__(self, target: Any, schema: Any, policy: GatewayPolicy, audit_url: str, *,
-                 threads: int = 2, follow_every: float = 0.5, snapshot_every: float = 10.0) -> None:
+                 threads: int = 2, reference: Any = None) -> None:
         self.schema, self.policy = schema, policy
         self.audit = AuditLog(audit_url)
         db = open_database(audit_url)
         self.keys = KeyStore(db)
-        self.shared = SharedState(db)
+        self.blocks = BlockStore(db)
         self.key_limits = RateLimiter(policy.per_key)
         self.prefix_limits = RateLimiter(policy.per_prefix)
-        self.engine = Engine(target, schema, policy, on_batch=self._answered, on_alert=self._on_alert,
-                             threads=threads, shared=self.shared)
+        self.engine = Engine(target, schema, policy, on_batch=self._answered, threads=threads, blocks=self.blocks)
+        self.detection = (DetectionService(audit_url, schema, policy, blocks=self.blocks, reference=reference,
+                                           on_alert=self._on_alert) if policy.detection else None)
         self.started = time.time()
         self._dumps = require("orjson", extra="web").dumps
-        self._stop = threading.Event()
-        self._follower: threading.Thread | None = None
-        self.followed = 0  # audit id up to which every process's rows reached detection here
-        if self.engine.monitor is not None and follow_every > 0:
-            after = self.followed = self._resume()
-            self._follower = threading.Thread(target=self._follow, args=(after, follow_every, snapshot_every),
-                                              name="mlsiege-follow", daemon=True)
-            self._follower.start()
+        self._closed = False
 
-    def _resume(self) -> int:
-        """Restore detection from the shared snapshot and replay the audit log after it; the cursor."""
-        start = int(self.keys.db.query("SELECT MAX(id) AS m FROM audit")[0]["m"] or 0)
-        snap = self.shared.load_state(_SNAPSHOT)
-        if snap is None:
-            return start
-        data, cursor, _ = snap
-        try:
-            saved = pickle.loads(data)  # noqa: S301 - written by this gateway into its own database
-            monitor, origin = saved["monitor"], saved["origin"]
-            same = type(monitor) is type(self.engine.monitor) and monitor.config == self.engine.monitor.config
-        except Exception:  # a snapshot of another version: start afresh
-            log.warning("detector snapshot unreadable; detection starts afresh", exc_info=True)
-            return start
-        if not same:
-            log.warning("detection settings changed since the snapshot; detection starts afresh")
-            return start
-        self.engine.monitor = monitor
-        after = cursor
-        # what the other processes answered since the snapshot, in order (the snapshot's own
-        # process had fed its rows to the detectors before it committed them)
-        while after < start:
-            nxt = self.engine.follow_peers(origin, after)
-            if nxt == after:
-                break
-            after = nxt
-        return after
+    def lift(self, key_id: str, *, by: str = "") -> list[dict[str, Any]]:
+        """Lift detection's decisions about ``key_id`` in every process; the decisions lifted.
 
-    def _follow(self, after: int, every: float, snapshot_every: float) -> None:
-        """Feed detection the rows other processes answered (one stream across processes), and
-        keep a snapshot of the detectors in the database every ``snapshot_every`` seconds."""
-        saved = time.monotonic()
-        self.followed = after
-        while not self._stop.wait(every):
-            try:
-                after = self.followed = self.engine.follow_peers(self.audit.origin, after)
-                if time.monotonic() - saved >= snapshot_every:
-                    saved = time.monotonic()
-                    self.snapshot(after)
-            except MlsiegeError:  # the database is away: try again at the next tick
-                log.warning("following the other processes' audit records failed", exc_info=True)
-
-    def snapshot(self, cursor: int) -> None:
-        """Store the detectors' state, covering the audit log up to ``cursor``, for a restart."""
-        with self.engine._monitor_lock:
-            try:
-                data = pickle.dumps({"monitor": self.engine.monitor, "origin": self.audit.origin},
-                                    protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # a detector that cannot be pickled: no snapshot, said once per try
-                log.warning("the detectors cannot be snapshot", exc_info=True)
-                return
-        self.shared.save_state(_SNAPSHOT, data, cursor)
-
-    def lift(self, key_id: str, *, by: str = "") -> bool:
-        """Lift a detection block on ``key_id`` in every process; ``True`` if it was blocked."""
-        self.engine._local_blocks.discard(key_id)
-        self.engine.degraded.discard(key_id)
-        return self.shared.lift(key_id, by=by)
+        :meth:`BlockStore.lift <mlsiege.gateway.store.BlockStore.lift>` does it (as for the CLI);
+        this process's detection, if it leads, forgets the key's rows at once. Raises
+        :class:`~mlsiege.errors.ConfigError` when nothing stands for the key.
+        """
+        lifted = self.blocks.lift(key_id, by=by)
+        if self.detection is not None:
+            self.detection.refresh()
+        return lifted
 
     def _answered(self, jobs: list[Any], outcomes: list[Outcome]) -> None:
         """Audit a whole answered batch in one hand-off; wake the loop once when it is committed."""
@@ -130,34 +77,30 @@ class Gateway:
         for job, out in zip(jobs, outcomes, strict=True):
             fut, record = job.context
             data = self._dumps(out.body)
-            record.update(status=out.status, first_row=out.first_row, response=data.decode())
+            record.update(status=out.status, response=data.decode())
             records.append(record)
             waiting.append((fut, out, data))
         loop = waiting[0][0].get_loop()
 
         def committed(ids: list[int] | None, error: BaseException | None) -> None:
             loop.call_soon_threadsafe(_settle_many, waiting, ids, error)
+            if self.detection is not None:
+                self.detection.poke()
 
         self.audit.append_many(records, committed)
 
-    def _on_alert(self, alert: Alert, action: str) -> None:
-        self.audit.alert(alert_record(alert, action))
+    def _on_alert(self, alert: Alert, action: str, audit_id: int | None = None) -> None:
+        self.audit.alert(alert_record(alert, action, audit_id))
 
     def close(self) -> None:
-        """Answer what is queued, commit it, leave the detectors' latest state in the database."""
-        if self._stop.is_set():
+        """Stop detection (releasing its lease), answer what is queued and commit it."""
+        if self._closed:
             return
-        self._stop.set()
-        if self._follower is not None:
-            self._follower.join(timeout=5)
+        self._closed = True
+        if self.detection is not None:
+            self.detection.close()
         self.engine.close()
         self.audit.close()
-        if self._follower is not None:
-            with contextlib.suppress(MlsiegeError):  # caught up with every process, then saved
-                last = int(self.keys.db.query("SELECT MAX(id) AS m FROM audit")[0]["m"] or 0)
-                while self.followed < last:
-                    self.followed = self.engine.follow_peers(self.audit.origin, self.followed)
-                self.snapshot(self.followed)
         self.keys.db.close()
 
     # ----------------------------------------------------------------- helpers
@@ -192,11 +135,11 @@ class Gateway:
         return self.policy.output_for(key.name, key.roles, key.output)
 
 
-def _record(request: Any, key_id: str | None, status: int, *, rows: int = 0, first: int | None = None,
+def _record(request: Any, key_id: str | None, status: int, *, rows: int = 0,
             body: bytes | None = None, answer: bytes | None = None) -> dict[str, Any]:
     client = request.client.host if request.client else None
     return {"ts": time.time(), "key_id": key_id, "client": client, "method": request.method,
-            "path": request.url.path, "status": status, "rows_n": rows, "first_row": first,
+            "path": request.url.path, "status": status, "rows_n": rows, "first_row": None,
             "request": body.decode("utf-8", "replace") if body is not None else None,
             "response": answer.decode("utf-8", "replace") if answer is not None else None}
 
@@ -209,11 +152,13 @@ def server_error(what: str, exc: BaseException | None = None) -> tuple[dict[str,
 
 
 def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
-               audit: str = "sqlite:///audit.db", threads: int = 2) -> Any:
+               audit: str = "sqlite:///audit.db", threads: int = 2, reference: Any = None) -> Any:
     """Build the gateway app around a loaded target and its schema.
 
     ``app.state.gateway`` holds the :class:`Gateway`; it is closed on shutdown. ``threads``
-    answer the model calls and detection off the event loop.
+    answer the model calls off the event loop. ``reference`` (real rows in attack space, e.g.
+    the training data) anchors the distribution tests of detection; without it they learn a
+    reference from the traffic.
     """
     fastapi = require("fastapi", extra="web")
     responses = require("fastapi.responses", extra="web")
@@ -221,7 +166,7 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
     if schema is None:
         raise ConfigError("the gateway needs the schema the rows are validated against")
     policy = policy or GatewayPolicy()
-    gw = Gateway(target, schema, policy, audit, threads=threads)
+    gw = Gateway(target, schema, policy, audit, threads=threads, reference=reference)
     Response = responses.Response
     Request = fastapi.Request
 
@@ -317,6 +262,21 @@ def create_app(target: Any, schema: Any, *, policy: GatewayPolicy | None = None,
                      key: ApiKey = auth("admin")) -> Any:
         found = await asyncio.to_thread(gw.audit.alerts, after=after, limit=limit)
         return await finish(request, key.key_id, 200, {"alerts": found}, redacted={"alerts": len(found)})
+
+    @app.get("/v1/admin/blocks", tags=["admin"], summary="Blocks and degradations by detection, with evidence",
+             responses=_ERRORS)
+    async def list_blocks(request: Request, key: ApiKey = auth("admin")) -> Any:
+        found = await asyncio.to_thread(gw.blocks.decisions)
+        return await finish(request, key.key_id, 200, {"blocks": found}, redacted={"blocks": len(found)})
+
+    @app.delete("/v1/admin/blocks/{key_id}", tags=["admin"], summary="Lift detection's decisions about a key",
+                responses={**_ERRORS, 404: {"description": "No block or degradation stands for this key"}})
+    async def lift_block(request: Request, key_id: str, key: ApiKey = auth("admin")) -> Any:
+        try:
+            lifted = await asyncio.to_thread(lambda: gw.lift(key_id, by=key.key_id))
+        except ConfigError as exc:
+            raise Denied(404, str(exc), key_id=key.key_id) from None
+        return await finish(request, key.key_id, 200, {"lifted": lifted})
 
     @app.post("/v1/admin/keys", tags=["admin"], summary="Create an API key (shown once)",
               openapi_extra=_KEY_DOC, responses=_ERRORS, status_code=201)

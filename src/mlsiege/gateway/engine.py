@@ -1,18 +1,16 @@
-"""Micro-batched prediction with schema validation and stateful detection, off the event loop.
+"""Micro-batched prediction with schema validation, off the event loop.
 
 Requests are queued per key and answered by a small pool of threads (``threads``), so model
-calls and detection never run on the event loop. A thread takes one batch at a time: one request
-from each waiting key in turn (round robin) until ``max_batch`` rows, leaving out keys that
-already have a batch in flight. One key's large batches therefore occupy at most one thread and
-never queue ahead of another key's request (per-key fairness), and each key's rows reach the
-detectors in the order they arrived. A batch is validated and predicted together (one model
-call), then fed to the :class:`~mlsiege.defenses.serving.monitor.QueryMonitor` (one lock, its
-state is shared) whose alerts drive the policy's action (alert, degrade output, block key).
-Validation errors stay per request: one request's bad row never fails its neighbours.
+calls never run on the event loop. A thread takes one batch at a time: one request from each
+waiting key in turn (round robin) until ``max_batch`` rows, leaving out keys that already have a
+batch in flight. One key's large batches therefore occupy at most one thread and never queue
+ahead of another key's request (per-key fairness), and each key's requests are answered (and
+audited) in the order they arrived. A batch is validated and predicted together (one model
+call). Validation errors stay per request: one request's bad row never fails its neighbours.
 
-Blocks live in the database (:class:`~mlsiege.gateway.store.SharedState`), so a key blocked by
-one process is refused by all; :meth:`Engine.follow_peers` feeds the monitor the rows that other
-processes answered (read from the shared audit log), so detection sees one stream.
+Detection does not run here: it follows the audit log (:mod:`mlsiege.gateway.detection`) and
+stores its decisions in the database (:class:`~mlsiege.gateway.store.BlockStore`), which the
+engine reads to refuse a blocked key or degrade a key's output, in every process.
 """
 
 from __future__ import annotations
@@ -30,11 +28,10 @@ import numpy as np
 import pandas as pd
 
 from mlsiege.defenses.serving.alerts import Alert
-from mlsiege.defenses.serving.monitor import QueryMonitor
 from mlsiege.errors import MlsiegeError
 from mlsiege.gateway.output import Answers, shape
 from mlsiege.gateway.policy import GatewayPolicy, OutputPolicy
-from mlsiege.gateway.store import SharedState
+from mlsiege.gateway.store import BlockStore
 
 __all__ = ["Engine", "Outcome"]
 
@@ -44,10 +41,10 @@ log = logging.getLogger("mlsiege.gateway")
 class Outcome:
     """What one request gets: an HTTP status and a JSON-ready body."""
 
-    __slots__ = ("body", "first_row", "status")
+    __slots__ = ("body", "status")
 
-    def __init__(self, status: int, body: dict[str, Any], first_row: int | None = None) -> None:
-        self.status, self.body, self.first_row = status, body, first_row
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status, self.body = status, body
 
 
 class _Job:
@@ -58,51 +55,40 @@ class _Job:
 
 
 class Engine:
-    """Owns the model, the schema, the monitor and the per-key detection state.
+    """Owns the model and the schema, and answers queued requests on a pool of threads.
 
     ``submit`` may be called from any thread; ``on_batch(jobs, outcomes)`` is called from a pool
     thread once per answered batch, with one :class:`Outcome` per job (each job carries the
-    ``context`` its caller submitted). ``on_alert(alert, action)`` is called for each alert (the
-    app persists them). ``shared`` holds the blocks (in memory when ``None``).
+    ``context`` its caller submitted). ``blocks`` holds detection's decisions (none when ``None``).
     """
 
     def __init__(self, target: Any, schema: Any, policy: GatewayPolicy, *,
-                 on_batch: Callable[[list[Any], list[Outcome]], None],
-                 on_alert: Callable[[Alert, str], None] | None = None, max_batch: int = 256,
-                 threads: int = 2, shared: SharedState | None = None) -> None:
+                 on_batch: Callable[[list[Any], list[Outcome]], None], max_batch: int = 256,
+                 threads: int = 2, blocks: BlockStore | None = None) -> None:
         self.target, self.schema, self.policy = target, schema, policy
         self.names = list(schema.names)
         self._numeric = all(f.type != "categorical" for f in schema.features)
         self.kind = ("classifier" if hasattr(target, "predict_proba") or hasattr(target, "classes_")
                      else "scorer" if hasattr(target, "score") else "regressor")
-        self.monitor = (QueryMonitor(schema.n_features, schema=schema, config=policy.monitor)
-                        if policy.detection else None)
-        self.on_alert, self.on_batch = on_alert, on_batch
+        self.on_batch = on_batch
         self.max_batch = max_batch
-        self.detect_chunk = 64
-        self.shared = shared
-        self._local_blocks: set[str] = set()
-        self.degraded: set[str] = set()
+        self.blocks = blocks
         self.batches = 0
         self._queues: dict[str, deque[_Job]] = {}
         self._busy: set[str] = set()
         self._cv = threading.Condition()
-        self._monitor_lock = threading.Lock()
         self._stopping = False
         self._pool = [threading.Thread(target=self._work, name=f"mlsiege-engine-{i}", daemon=True)
                       for i in range(max(1, threads))]
         for t in self._pool:
             t.start()
 
-    @property
-    def blocked(self) -> frozenset[str]:
-        """Ids of the keys blocked by detection (in every process sharing the database)."""
-        if self.shared is not None:
-            return self.shared.blocked()
-        return frozenset(self._local_blocks)
-
     def is_blocked(self, key_id: str) -> bool:
-        return key_id in self.blocked
+        """Whether detection blocked ``key_id`` (in any process sharing the database)."""
+        return self.blocks is not None and self.blocks.is_blocked(key_id)
+
+    def is_degraded(self, key_id: str) -> bool:
+        return self.blocks is not None and self.blocks.is_degraded(key_id)
 
     def submit(self, key_id: str, rows: list[dict[str, Any]], output: OutputPolicy, context: Any) -> None:
         """Queue a request; ``context`` comes back with its job in ``on_batch``."""
@@ -219,12 +205,11 @@ class Engine:
             for i in good:
                 j, n = jobs[i], len(blocks[i])
                 part = answers.take(slice(start, start + n))
-                first = self._detect(j.key_id, blocks[i], part)
-                out_policy = self.policy.degrade_to if j.key_id in self.degraded else j.output
+                out_policy = self.policy.degrade_to if self.is_degraded(j.key_id) else j.output
                 if self.is_blocked(j.key_id):
-                    outcomes[i] = Outcome(403, {"detail": "this key is blocked by attack detection"}, first)
+                    outcomes[i] = Outcome(403, {"detail": "this key is blocked by attack detection"})
                 else:
-                    outcomes[i] = Outcome(200, {"predictions": shape(part, out_policy)}, first)
+                    outcomes[i] = Outcome(200, {"predictions": shape(part, out_policy)})
                 start += n
         return outcomes  # type: ignore[return-value]
 
@@ -244,85 +229,10 @@ class Engine:
             return Answers(None, scores=np.asarray(t.score(X), dtype=float))
         return Answers(np.asarray(t.predict(X)))
 
-    def _detect(self, key_id: str, X: np.ndarray, part: Answers, *, peer: bool = False) -> int | None:
-        """Feed the monitor ``X`` in chunks of ``detect_chunk`` rows, giving the lock up between them.
 
-        A large batch therefore delays another key's detection by one chunk, not by the whole
-        batch, and while other keys wait it pauses as long as each chunk took, leaving them at
-        least half of the CPU (per-key fairness); a key's own rows stay in order (one batch per
-        key in flight).
-        """
-        if self.monitor is None:
-            return None
-        first, alerts = None, []
-        step = self.detect_chunk
-        for start in range(0, len(X), step):
-            labels = None if part.labels is None else part.labels[start:start + step]
-            began = time.perf_counter()
-            with self._monitor_lock:
-                if first is None:
-                    first = self.monitor.seen
-                alerts.extend(self.monitor.observe(key_id, X[start:start + step], labels))
-            if start + step < len(X):
-                # let a thread waiting for the lock take it, and give way to other keys' work
-                time.sleep(min(0.05, time.perf_counter() - began) if self._others_waiting(key_id) else 0)
-        for alert in alerts:
-            self._act(alert, peer=peer)
-        return first
-
-    def _others_waiting(self, key_id: str) -> bool:
-        """Whether another key has a request queued or in flight (read without the lock: a hint)."""
-        return len(self._busy) > 1 or any(k != key_id for k in list(self._queues))
-
-    def _act(self, alert: Alert, *, peer: bool = False) -> None:
-        action = self.policy.action
-        if action == "block":
-            self.block(alert.key, reason=f"{alert.detector}: {alert.detail}")
-        elif action == "degrade":
-            self.degraded.add(alert.key)
-        if self.on_alert is not None:  # the audit log keeps one per key and detector across processes
-            self.on_alert(alert, action)
-
-    def block(self, key_id: str, *, reason: str = "") -> None:
-        """Block ``key_id`` (in every process when the state is shared)."""
-        self._local_blocks.add(key_id)
-        if self.shared is not None:
-            try:
-                self.shared.block(key_id, reason=reason)
-            except MlsiegeError:  # the database is down: blocked here at least
-                log.exception("could not store the block of key %s", key_id)
-
-    # ----------------------------------------------------------------- other processes
-    def follow_peers(self, origin: str | None, after: int, *, limit: int = 2000) -> int:
-        """Feed the monitor the rows other processes answered with audit id > ``after``.
-
-        Reads ``/v1/predict`` records with status 200 whose ``origin`` is not ours (every
-        record when ``origin`` is ``None``: a restart replaying the log) from the shared audit
-        log, in id order; returns the last id read (the next ``after``).
-        """
-        if self.monitor is None or self.shared is None:
-            return after
-        rows = self.shared.db.query(
-            "SELECT id, key_id, origin, status, path, request, response FROM audit WHERE id > :a "
-            "ORDER BY id LIMIT :n", {"a": after, "n": limit})
-        for r in rows:
-            after = max(after, int(r["id"]))
-            if r["origin"] == origin or r["path"] != "/v1/predict" or r["status"] != 200 or not r["request"]:
-                continue
-            try:
-                sent = json.loads(r["request"])["rows"]
-                sent = [sent] if isinstance(sent, dict) else sent
-                X = self._encode(sent)
-                got = json.loads(r["response"] or "{}").get("predictions") or []
-                labels = np.asarray([p.get("label") for p in got]) if len(got) == len(sent) else None
-            except (ValueError, KeyError, TypeError, AttributeError, MlsiegeError):
-                continue  # a record this version cannot read: skip it rather than stop following
-            self._detect(r["key_id"], X, Answers(labels), peer=True)
-        return after
-
-
-def alert_record(alert: Alert, action: str) -> dict[str, Any]:
-    """The ``alerts`` table row of an alert."""
-    return {"ts": time.time(), "key_id": alert.key, "detector": alert.detector, "query": alert.query,
+def alert_record(alert: Alert, action: str, audit_id: int | None = None) -> dict[str, Any]:
+    """The ``alerts`` table row of an alert (``query``: the audit record holding its row, if known)."""
+    query = alert.query if audit_id is None else audit_id
+    return {"ts": time.time(), "key_id": alert.key, "detector": alert.detector, "query": query,
             "score": alert.score, "related": json.dumps(list(alert.related)), "action": action,
             "detail": alert.detail}

@@ -19,6 +19,7 @@ nothing is rate limited and detection raises alerts without acting. A policy fil
       degrade_to: {mode: labels}
       prada: {threshold: 0.85}
       fingerprint: {step: 0.02}
+      distribution: {quantile: 0.99, alpha: 1.0e-6}   # or false; see defenses/serving/distribution.py
     docs: public                              # public | key (any live key) | off
 
 ``rate`` is requests per second (token bucket of size ``burst``); ``quota`` is rows per

@@ -33,8 +33,13 @@ SETTINGS_ENV = "MLSIEGE_GATEWAY_SETTINGS"
 
 
 def build_app(target: str, schema: str | Path, *, policy: str | Path | None = None,
-              audit: str = "sqlite:///audit.db", kind: str | None = None, threads: int = 2) -> Any:
-    """The app for a target SPEC (``model.joblib``, ``module:callable``...), schema YAML and policy."""
+              audit: str = "sqlite:///audit.db", kind: str | None = None, threads: int = 2,
+              reference: str | Path | None = None) -> Any:
+    """The app for a target SPEC (``model.joblib``, ``module:callable``...), schema YAML and policy.
+
+    ``reference``: a CSV/Parquet file of real rows (e.g. the training data) for detection.
+    """
+    from mlsiege.gateway.detection import load_reference
     from mlsiege.schema import Schema
     from mlsiege.targets import load_target
 
@@ -47,7 +52,8 @@ def build_app(target: str, schema: str | Path, *, policy: str | Path | None = No
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the CLI already said that unpickling runs code
         model = load_target(target, schema=sch, kind=kind)
-    return create_app(model, sch, policy=pol, audit=audit, threads=threads)
+    ref = load_reference(reference, sch) if reference is not None else None
+    return create_app(model, sch, policy=pol, audit=audit, threads=threads, reference=ref)
 
 
 def app_from_env() -> Any:

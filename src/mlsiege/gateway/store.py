@@ -15,16 +15,13 @@ share one database; everything they must agree on goes through it:
   memory. :meth:`Database.insert` returns them in the order of the rows given.
 * **keys**: :class:`~mlsiege.gateway.keys.KeyStore` (a process sees a new or revoked key within
   its 2 s cache).
-* **blocks and detector state**: :class:`SharedState`, the small API detection builds on:
-
-  - ``block(key_id, reason=..., alert_id=None)`` blocks a key for every process (idempotent);
-  - ``lift(key_id, by=...)`` lifts it (``True`` if it was blocked);
-  - ``blocked()`` is the set of blocked key ids, re-read at most every ``ttl`` seconds
-    (so every process sees a block or a lift within ``ttl``); ``is_blocked(key_id)`` reads it;
-  - ``blocks(include_lifted=False)`` lists the block records (who, when, why, lifted by whom);
-  - ``save_state(name, data, cursor=0)`` / ``load_state(name)`` keep one opaque snapshot
-    (bytes) per name, e.g. a detector's state, with the audit id it covers (``cursor``), so a
-    restart or another process can resume from it.
+* **blocks**: :class:`BlockStore`, one table of detection's decisions (block, degrade or alert
+  per key and detector) with their evidence and their lifting; every process reads it (a cached
+  copy at most ``ttl`` seconds old), the detection leader writes it, and an admin lifts through
+  :meth:`BlockStore.lift` (``DELETE /v1/admin/blocks/{key_id}``, ``mlsiege gateway blocks lift``).
+* **detector state**: nothing to share. One process at a time holds the detection lease
+  (``detection_lease``) and follows the audit log itself, which is the durable state: a restart or
+  a failover replays it (:mod:`mlsiege.gateway.detection`).
 
 Errors of the driver become :class:`~mlsiege.errors.StoreError` with one line that names the
 problem but never holds SQL or parameters (the service answers 503 with an error id; details go
@@ -33,6 +30,7 @@ to the server log).
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -45,7 +43,7 @@ from typing import Any
 from mlsiege.errors import ConfigError, StoreError
 from mlsiege.extras import require
 
-__all__ = ["Database", "SharedState", "open_database", "safe_url"]
+__all__ = ["BlockStore", "Database", "open_database", "safe_url"]
 
 log = logging.getLogger("mlsiege.gateway")
 
@@ -72,11 +70,11 @@ _SQLITE_TABLES = (
         detector VARCHAR(32) NOT NULL, query BIGINT NOT NULL, score DOUBLE PRECISION,
         related TEXT, action VARCHAR(16), detail TEXT)""",
     """CREATE TABLE IF NOT EXISTS blocks (
-        key_id VARCHAR(32) PRIMARY KEY, ts DOUBLE PRECISION NOT NULL, reason TEXT, alert_id BIGINT,
-        lifted DOUBLE PRECISION, lifted_by TEXT)""",
-    """CREATE TABLE IF NOT EXISTS shared_state (
-        name VARCHAR(64) PRIMARY KEY, updated DOUBLE PRECISION NOT NULL, cursor BIGINT NOT NULL,
-        data BLOB)""",
+        key_id VARCHAR(32) NOT NULL, detector VARCHAR(32) NOT NULL, action VARCHAR(16) NOT NULL,
+        ts DOUBLE PRECISION NOT NULL, audit_id BIGINT, detail TEXT, evidence TEXT,
+        lifted DOUBLE PRECISION, lifted_by TEXT, lift_after BIGINT, PRIMARY KEY (key_id, detector))""",
+    """CREATE TABLE IF NOT EXISTS detection_lease (
+        name VARCHAR(32) PRIMARY KEY, owner VARCHAR(64) NOT NULL, expires DOUBLE PRECISION NOT NULL)""",
 )
 
 
@@ -99,13 +97,19 @@ def _sa_tables(sa: Any) -> Any:
              sa.Column("detector", sa.String(32), nullable=False), sa.Column("query", sa.BigInteger, nullable=False),
              sa.Column("score", dbl), sa.Column("related", sa.Text), sa.Column("action", sa.String(16)),
              sa.Column("detail", sa.Text))
-    sa.Table("blocks", md, sa.Column("key_id", sa.String(32), primary_key=True), sa.Column("ts", dbl, nullable=False),
-             sa.Column("reason", sa.Text), sa.Column("alert_id", sa.BigInteger), sa.Column("lifted", dbl),
-             sa.Column("lifted_by", sa.Text))
-    sa.Table("shared_state", md, sa.Column("name", sa.String(64), primary_key=True),
-             sa.Column("updated", dbl, nullable=False), sa.Column("cursor", sa.BigInteger, nullable=False),
-             sa.Column("data", sa.LargeBinary))
+    sa.Table("blocks", md, sa.Column("key_id", sa.String(32), primary_key=True),
+             sa.Column("detector", sa.String(32), primary_key=True), sa.Column("action", sa.String(16), nullable=False),
+             sa.Column("ts", dbl, nullable=False), sa.Column("audit_id", sa.BigInteger), sa.Column("detail", sa.Text),
+             sa.Column("evidence", sa.Text), sa.Column("lifted", dbl), sa.Column("lifted_by", sa.Text),
+             sa.Column("lift_after", sa.BigInteger))
+    sa.Table("detection_lease", md, sa.Column("name", sa.String(32), primary_key=True),
+             sa.Column("owner", sa.String(64), nullable=False), sa.Column("expires", dbl, nullable=False))
     return md
+
+
+#: blocks of an earlier version (one per key, a free-text reason) into the blocks table
+_BLOCKS_V1_COPY = ("INSERT INTO blocks (key_id, detector, action, ts, detail, evidence, lifted, lifted_by) "
+                   "SELECT key_id, 'detection', 'block', ts, reason, '{}', lifted, lifted_by FROM blocks_v1")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -154,7 +158,13 @@ class Database:
 
     @staticmethod
     def _migrate_sqlite(conn: sqlite3.Connection) -> None:
-        """Databases of earlier versions: ids were ``BIGINT`` (not the rowid), no ``origin`` column."""
+        """Databases of earlier versions: ids were ``BIGINT`` (not the rowid), no ``origin`` column,
+        one block per key without its detector or evidence."""
+        if "detector" not in {r[1] for r in conn.execute("PRAGMA table_info(blocks)")}:
+            conn.execute("ALTER TABLE blocks RENAME TO blocks_v1")
+            conn.execute(next(d for d in _SQLITE_TABLES if "EXISTS blocks (" in d))
+            conn.execute(_BLOCKS_V1_COPY)
+            conn.execute("DROP TABLE blocks_v1")
         for table in ("audit", "alerts"):
             cols = {r[1]: r[2].upper() for r in conn.execute(f"PRAGMA table_info({table})")}
             if cols.get("id") == "INTEGER" and (table != "audit" or "origin" in cols):
@@ -194,6 +204,12 @@ class Database:
         if "origin" not in cols:
             with self._engine.begin() as conn:
                 conn.execute(sa.text("ALTER TABLE audit ADD COLUMN origin VARCHAR(64)"))
+        if "detector" not in {c["name"] for c in sa.inspect(self._engine).get_columns("blocks")}:
+            with self._engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE blocks RENAME TO blocks_v1"))
+                self._tables.tables["blocks"].create(conn)
+                conn.execute(sa.text(_BLOCKS_V1_COPY))
+                conn.execute(sa.text("DROP TABLE blocks_v1"))
 
     @property
     def is_sqlite(self) -> bool:
@@ -329,82 +345,121 @@ class Database:
                 self._engine.dispose()
 
 
-class SharedState:
-    """Blocks and detector snapshots shared by every process on one database (see module docstring).
+class BlockStore:
+    """Detection's decisions (block, degrade, alert) per key and detector, shared by every process.
+
+    One row per key and detector in ``blocks``: the action, the audit record that tipped it, a
+    one-line detail and the evidence (JSON), and, once an admin lifted it, when, by whom and up to
+    which audit id the key's rows were forgiven (``lift_after``: detection ignores them, so a lift
+    sticks unless new evidence comes). A lifted row raised again is re-armed in place.
 
     Parameters
     ----------
     db
         The gateway database.
     ttl
-        Seconds a process may serve from its copy of the blocked set (a block or a lift made by
-        another process takes effect within this delay; at once in the process that made it).
+        Seconds a process may serve from its copy of the standing decisions (a decision or a lift
+        made by another process takes effect within this delay; at once in the process that made it).
     """
 
-    def __init__(self, db: Database, *, ttl: float = 1.0, clock: Any = time.monotonic) -> None:
+    def __init__(self, db: Database, *, ttl: float = 0.5, clock: Any = time.monotonic) -> None:
         self.db, self.ttl, self._clock = db, ttl, clock
         self._blocked: frozenset[str] = frozenset()
+        self._degraded: frozenset[str] = frozenset()
         self._read_at = -float("inf")
         self._lock = threading.Lock()
 
-    # ----------------------------------------------------------------- blocks
-    def block(self, key_id: str, *, reason: str = "", alert_id: int | None = None) -> None:
-        """Block ``key_id`` in every process (a lifted block is re-armed with the new reason)."""
-        params = {"k": key_id, "t": time.time(), "r": reason, "a": alert_id}
-        changed = self.db.execute(
-            "UPDATE blocks SET ts = :t, reason = :r, alert_id = :a, lifted = NULL, lifted_by = NULL "
-            "WHERE key_id = :k AND lifted IS NOT NULL", params)
-        if not changed and not self.db.query("SELECT 1 AS x FROM blocks WHERE key_id = :k", {"k": key_id}):
-            try:
-                self.db.execute("INSERT INTO blocks (key_id, ts, reason, alert_id, lifted, lifted_by) "
-                                "VALUES (:k, :t, :r, :a, NULL, NULL)", params)
-            except StoreError:  # another process blocked it in between: blocked either way
-                if not self.db.query("SELECT 1 AS x FROM blocks WHERE key_id = :k", {"k": key_id}):
-                    raise
-        with self._lock:
-            self._blocked = self._blocked | {key_id}
+    # ----------------------------------------------------------------- writing
+    def decide(self, key_id: str, detector: str, action: str, *, audit_id: int | None = None, detail: str = "",
+               evidence: dict[str, Any] | None = None) -> bool:
+        """Record ``action`` on ``key_id`` by ``detector`` for every process; ``True`` if it is new.
 
-    def lift(self, key_id: str, *, by: str = "") -> bool:
-        """Lift the block of ``key_id``; ``True`` if it was blocked."""
-        changed = self.db.execute("UPDATE blocks SET lifted = :t, lifted_by = :b WHERE key_id = :k AND lifted IS NULL",
-                                  {"k": key_id, "t": time.time(), "b": by})
+        Idempotent: a decision standing for this key and detector is kept as it is (several
+        processes may race); a lifted one is re-armed with the new evidence.
+        """
+        if action not in ("alert", "block", "degrade"):
+            raise ConfigError(f"unknown detection action {action!r}; valid: alert, block, degrade")
+        params = {"k": key_id, "d": detector, "a": action, "t": time.time(), "i": audit_id, "detail": detail,
+                  "e": json.dumps(evidence or {}, default=str)}
+        new = self.db.execute(
+            "INSERT INTO blocks (key_id, detector, action, ts, audit_id, detail, evidence, lifted, lifted_by, "
+            "lift_after) VALUES (:k, :d, :a, :t, :i, :detail, :e, NULL, NULL, NULL) ON CONFLICT DO NOTHING", params)
+        if not new:
+            new = self.db.execute(
+                "UPDATE blocks SET action = :a, ts = :t, audit_id = :i, detail = :detail, evidence = :e, "
+                "lifted = NULL, lifted_by = NULL WHERE key_id = :k AND detector = :d AND lifted IS NOT NULL", params)
         with self._lock:
-            self._blocked = self._blocked - {key_id}
-        return bool(changed)
+            if action == "block":
+                self._blocked = self._blocked | {key_id}
+            elif action == "degrade":
+                self._degraded = self._degraded | {key_id}
+        return bool(new)
+
+    def lift(self, key_id: str, *, by: str = "") -> list[dict[str, Any]]:
+        """Lift every standing decision about ``key_id``; return them (with their evidence).
+
+        The one way a decision is lifted (the gateway's admin endpoint, ``Gateway.lift`` and the
+        CLI all come here). The key's rows answered so far are forgiven (``lift_after``). Raises
+        :class:`~mlsiege.errors.ConfigError` when nothing stands for this key.
+        """
+        found = [d for d in self.decisions() if d["key_id"] == key_id]
+        changed = 0
+        if found:
+            changed = self.db.execute(
+                "UPDATE blocks SET lifted = :t, lifted_by = :b, "
+                "lift_after = (SELECT COALESCE(MAX(id), 0) FROM audit) WHERE key_id = :k AND lifted IS NULL",
+                {"k": key_id, "t": time.time(), "b": by})
+        if not changed:
+            raise ConfigError(f"no block or degradation stands for key {key_id!r}")
+        with self._lock:
+            self._blocked, self._degraded = self._blocked - {key_id}, self._degraded - {key_id}
+        return found
+
+    # ----------------------------------------------------------------- reading
+    def decisions(self, *, include_lifted: bool = False) -> list[dict[str, Any]]:
+        """Decisions, oldest first, the evidence as a dict (standing ones only unless ``include_lifted``)."""
+        where = "" if include_lifted else " WHERE lifted IS NULL"
+        rows = self.db.query(f"SELECT * FROM blocks{where} ORDER BY ts, key_id, detector")
+        for r in rows:
+            try:
+                r["evidence"] = json.loads(r["evidence"]) if r["evidence"] else {}
+            except ValueError:
+                r["evidence"] = {}
+        return rows
+
+    def refresh(self) -> None:
+        """Read the standing decisions now (instead of within ``ttl``)."""
+        rows = self.db.query("SELECT key_id, action FROM blocks WHERE lifted IS NULL")
+        with self._lock:
+            self._blocked = frozenset(r["key_id"] for r in rows if r["action"] == "block")
+            self._degraded = frozenset(r["key_id"] for r in rows if r["action"] == "degrade")
+            self._read_at = self._clock()
+
+    def _fresh(self) -> None:
+        if self._clock() - self._read_at >= self.ttl:
+            self.refresh()
 
     def blocked(self) -> frozenset[str]:
         """Ids of the keys blocked now (read from the database at most every ``ttl`` seconds)."""
-        now = self._clock()
-        if now - self._read_at >= self.ttl:
-            rows = self.db.query("SELECT key_id FROM blocks WHERE lifted IS NULL")
-            with self._lock:
-                self._blocked, self._read_at = frozenset(r["key_id"] for r in rows), now
+        self._fresh()
         return self._blocked
+
+    def degraded(self) -> frozenset[str]:
+        """Ids of the keys whose output is degraded now."""
+        self._fresh()
+        return self._degraded
 
     def is_blocked(self, key_id: str) -> bool:
         return key_id in self.blocked()
 
-    def blocks(self, *, include_lifted: bool = False) -> list[dict[str, Any]]:
-        """Block records, newest first: ``key_id, ts, reason, alert_id, lifted, lifted_by``."""
-        where = "" if include_lifted else " WHERE lifted IS NULL"
-        return self.db.query(f"SELECT * FROM blocks{where} ORDER BY ts DESC")
+    def is_degraded(self, key_id: str) -> bool:
+        return key_id in self.degraded()
 
-    # ----------------------------------------------------------------- snapshots
-    def save_state(self, name: str, data: bytes, cursor: int = 0) -> None:
-        """Keep ``data`` as the snapshot called ``name`` (covering audit ids up to ``cursor``)."""
-        params = {"n": name, "u": time.time(), "c": int(cursor), "d": data}
-        if not self.db.execute("UPDATE shared_state SET updated = :u, cursor = :c, data = :d WHERE name = :n", params):
-            try:
-                self.db.execute("INSERT INTO shared_state (name, updated, cursor, data) VALUES (:n, :u, :c, :d)", params)
-            except StoreError:  # inserted by another process in between: write ours over it
-                self.db.execute("UPDATE shared_state SET updated = :u, cursor = :c, data = :d WHERE name = :n", params)
-
-    def load_state(self, name: str) -> tuple[bytes, int, float] | None:
-        """``(data, cursor, updated)`` of the snapshot ``name``, or ``None``."""
-        rows = self.db.query("SELECT data, cursor, updated FROM shared_state WHERE name = :n", {"n": name})
-        if not rows:
-            return None
-        return bytes(rows[0]["data"]), int(rows[0]["cursor"]), float(rows[0]["updated"])
+    def lifts(self) -> dict[str, int]:
+        """``key_id -> audit id`` up to which a lift forgave the key's rows."""
+        rows = self.db.query("SELECT key_id, MAX(lift_after) AS m FROM blocks WHERE lift_after IS NOT NULL "
+                             "GROUP BY key_id")
+        return {r["key_id"]: int(r["m"]) for r in rows}
 
 
 def _driver_url(url: str) -> str:

@@ -49,6 +49,9 @@ class FingerprintConfig:
         Most recent queries remembered per hash value (bounds the work per query).
     seed
         Seed of the subsets and offsets.
+    skip_exact
+        Ignore exact repeats of rows in the window (``False``: count them as matches, the
+        behaviour before issue 18, kept to measure it against).
     """
 
     step: float = 0.02
@@ -59,6 +62,7 @@ class FingerprintConfig:
     window: int = 50_000
     bucket: int = 16
     seed: int = 0
+    skip_exact: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.step <= 1.0:
@@ -142,7 +146,7 @@ class FingerprintDetector:
         for i, hashes in enumerate(self.fingerprints(X)):
             qid = query + i
             exact = X[i].tobytes()
-            if self._exact[exact]:
+            if cfg.skip_exact and self._exact[exact]:
                 self.repeats[key] += 1  # an exact repeat carries no new information
                 continue
             votes: Counter[int] = Counter()
@@ -193,6 +197,12 @@ class FingerprintDetector:
                     bucket.popleft()
                 if bucket is not None and not bucket:
                     del self._table[h]
+
+    def forget(self, key: str) -> None:
+        """Drop one key's counts and flag (its rows stay in the window: others may match them)."""
+        self._matches.pop(key, None)
+        self._flagged.discard(key)
+        self.repeats.pop(key, None)
 
     def reset(self) -> None:
         """Forget every query and flag."""

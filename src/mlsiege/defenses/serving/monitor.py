@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from mlsiege.defenses.serving.alerts import Alert
+from mlsiege.defenses.serving.distribution import DistributionConfig, DistributionDetector
 from mlsiege.defenses.serving.fingerprint import FingerprintConfig, FingerprintDetector
 from mlsiege.defenses.serving.prada import PradaConfig, PradaDetector
 from mlsiege.errors import ConfigError
@@ -27,12 +28,15 @@ class MonitorConfig:
 
     per_key: bool = True
     cross_key: bool = True
+    distribution_tests: bool = True
     prada: PradaConfig = field(default_factory=PradaConfig)
     fingerprint: FingerprintConfig = field(default_factory=FingerprintConfig)
+    distribution: DistributionConfig = field(default_factory=DistributionConfig)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.prada, PradaConfig) or not isinstance(self.fingerprint, FingerprintConfig):
-            raise ConfigError("prada and fingerprint must be PradaConfig and FingerprintConfig")
+        if (not isinstance(self.prada, PradaConfig) or not isinstance(self.fingerprint, FingerprintConfig)
+                or not isinstance(self.distribution, DistributionConfig)):
+            raise ConfigError("prada, fingerprint and distribution must be their Config classes")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> MonitorConfig:
@@ -41,7 +45,11 @@ class MonitorConfig:
         try:
             prada = PradaConfig(**(data.pop("prada", None) or {}))
             fp = FingerprintConfig(**(data.pop("fingerprint", None) or {}))
-            return cls(prada=prada, fingerprint=fp, **data)
+            dist = data.pop("distribution", None)
+            if isinstance(dist, bool):  # ``distribution: false`` switches the tests off
+                data["distribution_tests"], dist = dist, None
+            dist_cfg = DistributionConfig(**(dist or {}))
+            return cls(prada=prada, fingerprint=fp, distribution=dist_cfg, **data)
         except TypeError as exc:
             raise ConfigError(f"unknown detection setting: {exc}") from exc
 
@@ -50,13 +58,17 @@ class MonitorConfig:
 
 
 class QueryMonitor:
-    """Feeds every answered row to the per-key (PRADA) and cross-key (fingerprint) detectors.
+    """Feeds every answered row to the per-key (PRADA), cross-key (fingerprint) and distribution
+    (off-distribution, concentration, population) detectors.
 
-    Rows are in attack space (``schema.encode``); ``schema`` gives the scales. Rows are numbered
-    globally in arrival order from 0; alerts carry that number.
+    Rows are in attack space (``schema.encode``); ``schema`` gives the scales; ``reference``
+    (real rows, e.g. the training data) anchors the distribution tests, which otherwise learn a
+    reference from the traffic. Rows are numbered globally in arrival order from 0; alerts carry
+    that number.
     """
 
-    def __init__(self, n_features: int, *, schema: Any = None, config: MonitorConfig | None = None) -> None:
+    def __init__(self, n_features: int, *, schema: Any = None, config: MonitorConfig | None = None,
+                 reference: np.ndarray | None = None) -> None:
         self.config = config or MonitorConfig()
         scale = schema.scale() if schema is not None else None
         low = schema.low if schema is not None else None
@@ -67,7 +79,14 @@ class QueryMonitor:
             self.detectors.append(
                 FingerprintDetector(n_features, scale=scale, low=low, config=self.config.fingerprint)
             )
+        if self.config.distribution_tests:
+            self.detectors.append(DistributionDetector(reference, self.config.distribution))
         self.seen = 0
+
+    def forget(self, key: str) -> None:
+        """Drop what every detector holds about ``key`` (its block was lifted)."""
+        for det in self.detectors:
+            det.forget(key)
 
     def observe(self, key: str, rows: np.ndarray, labels: np.ndarray | None = None) -> list[Alert]:
         """Account for ``rows`` sent by ``key`` (with the labels answered, if known)."""

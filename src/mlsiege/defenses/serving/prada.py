@@ -42,6 +42,9 @@ class PradaConfig:
         Most recent queries per key (and label) kept to measure distances against.
     log, floor
         Test ``log(distance + floor)`` rather than the distances (``log=False``: the paper's test).
+    skip_repeats
+        Skip a key's exact repeats of its own rows (``False``: count their distance 0, the
+        behaviour before issue 18).
     """
 
     threshold: float = 0.85
@@ -50,6 +53,7 @@ class PradaConfig:
     history: int = 1000
     log: bool = True
     floor: float = 1e-3
+    skip_repeats: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
@@ -131,6 +135,10 @@ class PradaDetector:
         else:
             self._keys.pop(key, None)
 
+    def forget(self, key: str) -> None:
+        """Drop one key's state."""
+        self.reset(key)
+
     def statistic(self, key: str) -> float | None:
         """The current W of ``key`` (``None`` before ``min_queries`` distances)."""
         state = self._keys.get(key)
@@ -173,7 +181,7 @@ class PradaDetector:
                 grown.count = seen.count
                 seen = state.groups[group] = grown
             d = seen.nearest(x)
-            if d == 0.0:
+            if d == 0.0 and cfg.skip_repeats:
                 state.repeats += 1  # the key's own row again: a retry, not a probe
                 continue
             if d is not None:
