@@ -164,3 +164,24 @@ def test_cli_lists_and_lifts_blocks(tmp_path):
     lifted = runner.invoke(app, ["gateway", "blocks", "lift", "k1", "--audit", url])
     assert lifted.exit_code == 0 and "lifted 1" in lifted.stdout
     assert runner.invoke(app, ["gateway", "blocks", "lift", "k1", "--audit", url]).exit_code == 2
+
+
+def test_learned_reference_does_not_hold_honest_tails_to_the_trimmed_rate():
+    """Heavy-tailed real rows (breast_cancer) and clients asking about distinct people: trimming
+    isolated rows from a learned reference must not turn its tails into evidence."""
+    from sklearn.datasets import load_breast_cancer
+
+    rng = np.random.default_rng(0)
+    X = load_breast_cancer().data[rng.permutation(569)]
+    learn, rest, sd = X[:300], X[300:], X.std(axis=0)
+    det = DistributionDetector(config=DistributionConfig(learn_rows=300, learn_keys=10))
+    for i in range(12):
+        assert det.observe(f"first{i}", learn[25 * i:25 * (i + 1)]) == []
+    assert det.learned
+    flagged = set()
+    for i in range(60):
+        rows = rest[rng.choice(len(rest), 40, replace=False)] + rng.normal(0, 0.1, (40, X.shape[1])) * sd
+        flagged |= {a.key for a in det.observe(f"person{i}", rows)}
+    assert len(flagged) <= 1, sorted(flagged)
+    thief = rng.uniform(X.min(axis=0), X.max(axis=0), (60, X.shape[1]))
+    assert det.observe("thief", thief)  # uniform rows are still caught against the learned reference

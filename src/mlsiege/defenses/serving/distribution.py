@@ -49,7 +49,7 @@ from sklearn.preprocessing import StandardScaler
 from mlsiege.defenses.serving.alerts import Alert
 from mlsiege.errors import ConfigError
 
-__all__ = ["DistributionConfig", "DistributionDetector", "ReferenceModel", "trim_isolated"]
+__all__ = ["DistributionConfig", "DistributionDetector", "ReferenceModel", "isolated_rows", "trim_isolated"]
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,13 @@ class DistributionConfig:
 
 
 def trim_isolated(X: np.ndarray, k: int, *, cut: float = 3.0) -> np.ndarray:
-    """``X`` without its isolated rows: a reference learned from traffic, cleaned of an attack's.
+    """``X`` without its isolated rows (:func:`isolated_rows`)."""
+    X = np.asarray(X, dtype=float)
+    return X[~isolated_rows(X, k, cut=cut)]
+
+
+def isolated_rows(X: np.ndarray, k: int, *, cut: float = 3.0) -> np.ndarray:
+    """Mask of ``X``'s isolated rows: a reference learned from traffic, cleaned of an attack's.
 
     Rows learned from traffic may include an attack that arrived while learning (uniform draws
     over the feature box are each far from every other row). Left in, they raise the novelty
@@ -122,11 +128,13 @@ def trim_isolated(X: np.ndarray, k: int, *, cut: float = 3.0) -> np.ndarray:
     rule; Rousseeuw and Hubert, "Robust statistics for outlier detection", 2011), distances taken
     after median/IQR scaling so the isolated rows do not set the scale. Real rows in the tails are
     dropped too: the threshold then calls them novel a little more often, which the tests' ``margin``
-    allows for.
+    allows for, and :class:`ReferenceModel` counts the dropped rows in its ``novel_rate`` (they
+    were traffic too), so honest keys' tails are not held to the trimmed sample's rate.
     """
     X = np.asarray(X, dtype=float)
+    none = np.zeros(len(X), dtype=bool)
     if len(X) <= 2 * (k + 1):
-        return X
+        return none
     q1, med, q3 = np.percentile(X, [25, 50, 75], axis=0)
     spread = np.where(q3 - q1 > 0, q3 - q1, np.maximum(np.abs(X - med).max(axis=0), 1e-12))
     Z = (X - med) / spread
@@ -135,21 +143,23 @@ def trim_isolated(X: np.ndarray, k: int, *, cut: float = 3.0) -> np.ndarray:
     centre = np.median(loo)
     mad = 1.4826 * np.median(np.abs(loo - centre))
     if mad <= 0:
-        return X
+        return none
     keep = loo <= centre + cut * mad
-    return X[keep] if keep.sum() > 2 * (k + 1) else X
+    return ~keep if keep.sum() > 2 * (k + 1) else none
 
 
 class ReferenceModel:
     """Nearest-neighbour view of a reference sample (scikit-learn ``StandardScaler``, SciPy's KD-tree).
 
     ``novel_rate`` is the share of reference rows whose leave-one-out ``k``-th neighbour
-    distance exceeds ``threshold``: the rate at which real rows are called novel.
+    distance exceeds ``threshold``: the rate at which real rows are called novel (``left_out``
+    rows, the same traffic kept out of the tree, count in it at their own distance).
     ``revisit_share`` is the share whose nearest neighbour is closer than ``ratio`` times their
     second nearest.
     """
 
-    def __init__(self, rows: np.ndarray, *, k: int = 5, quantile: float = 0.99, ratio: float = 0.5) -> None:
+    def __init__(self, rows: np.ndarray, *, k: int = 5, quantile: float = 0.99, ratio: float = 0.5,
+                 left_out: np.ndarray | None = None) -> None:
         X = np.asarray(rows, dtype=float)
         if X.ndim != 2 or len(X) < k + 2:
             raise ConfigError(f"a reference needs at least {k + 2} rows, got {len(X)}")
@@ -164,7 +174,12 @@ class ReferenceModel:
         dist, _ = self.tree.query(Z, k=min(k + 1, self.n))
         loo = dist[:, k]  # column 0 is the row itself
         self.threshold = float(np.quantile(loo, quantile))
-        self.novel_rate = max(float(np.mean(loo > self.threshold)), 1.0 / self.n)
+        novel, seen = int(np.sum(loo > self.threshold)), self.n
+        if left_out is not None and len(left_out):
+            # rows of the same traffic kept out of the tree (trimmed): they count at their own distance
+            out = self.neighbours(self.transform(left_out), k)[:, -1]
+            novel, seen = novel + int(np.sum(out > self.threshold)), seen + len(out)
+        self.novel_rate = max(novel / seen, 1.0 / seen)
         self.revisit_share = max(float(np.mean(dist[:, 1] < ratio * dist[:, 2])), 1.0 / self.n)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -239,7 +254,9 @@ class DistributionDetector:
             self._learn_keys[key] += len(X[:take])
         n = sum(len(x) for x in self._learn)
         if n >= cfg.learn_rows and len(self._learn_keys) >= cfg.learn_keys:
-            self.model = ReferenceModel(trim_isolated(np.vstack(self._learn), cfg.k), k=cfg.k,
+            learned = np.vstack(self._learn)
+            drop = isolated_rows(learned, cfg.k)
+            self.model = ReferenceModel(learned[~drop], k=cfg.k, left_out=learned[drop],
                                         quantile=cfg.quantile, ratio=cfg.revisit_ratio)
             self.learned = True
             self._learn, self._learn_keys = [], Counter()
