@@ -41,7 +41,7 @@ from mlsiege.targets.recommenders import make_recommender
 from recad_anchor import VERSION, AnchorUnavailable, recad_recipes, recad_workflow
 
 CLASSIC = ("random", "average", "bandwagon", "segment")
-STRONG = ("audience-mimicry", "optimized")
+STRONG = ("audience-mimicry", "optimized", "gradient")
 
 
 def synthetic(seed: int = 0) -> dict:

@@ -15,7 +15,7 @@ def feed_injection(
     items: int = typer.Option(1500, "--items", help="Items posted (before and during the run)."),
     rounds: int = typer.Option(5, "--rounds", help="Retrain -> serve -> engage rounds."),
     sybil_fraction: float = typer.Option(0.01, "--sybil-fraction", help="Sybil accounts as a fraction of real users."),
-    attack: str = typer.Option("audience-mimicry", "--attack", help="random | average | bandwagon | segment | audience-mimicry | follow-ring | pod | optimized"),
+    attack: str = typer.Option("audience-mimicry", "--attack", help="random | average | bandwagon | segment | audience-mimicry | follow-ring | pod | optimized | gradient"),
     recommender: str = typer.Option("item-knn", "--recommender", help=" | ".join(RECOMMENDERS)),
     engagements: int = typer.Option(10, "--engagements-per-sybil", help="Engagements per sybil per round."),
     targets: int = typer.Option(3, "--targets", help="Attacker posts to promote."),

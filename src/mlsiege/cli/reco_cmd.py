@@ -33,6 +33,7 @@ ATTACKS = RecipeTable(_reco_attacks, {
     "follow-ring": "follow_ring_ferrara2016",
     "pod": "engagement_pod_weerasinghe2020",
     "optimized": "white_box_surrogate_injection",
+    "gradient": "gradient_mf_li2016",
 })
 RECOMMENDERS = ("popularity", "item-knn", "als", "bpr", "social", "biased-mf")
 

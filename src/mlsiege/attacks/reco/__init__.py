@@ -1,5 +1,5 @@
 """Sybil attacks on recommenders: classic profile injection, audience mimicry, social proof,
-optimized injection. Calling convention and conformance harness: :mod:`mlsiege.checks.reco`."""
+optimized injection, gradient profile optimization. Calling convention and conformance harness: :mod:`mlsiege.checks.reco`."""
 
 from mlsiege.attacks.reco.classic import (
     average_attack_lam2004,
@@ -7,6 +7,7 @@ from mlsiege.attacks.reco.classic import (
     random_attack_lam2004,
     segment_attack_mobasher2005,
 )
+from mlsiege.attacks.reco.gradient import gradient_mf_li2016
 from mlsiege.attacks.reco.mimicry import audience_mimicry_tang2020
 from mlsiege.attacks.reco.optimized import (
     optimized_injection_fang2018 as optimized_injection_fang2018,  # former name
@@ -20,10 +21,11 @@ __all__ = [
     "bandwagon_attack_burke2005",
     "engagement_pod_weerasinghe2020",
     "follow_ring_ferrara2016",
+    "gradient_mf_li2016",
     "white_box_surrogate_injection",
     "random_attack_lam2004",
     "segment_attack_mobasher2005",
 ]
 
 #: the public names of the CLI and scenarios, in the issue's order
-ATTACK_NAMES = ("random", "average", "bandwagon", "segment", "audience-mimicry", "follow-ring", "pod", "optimized")
+ATTACK_NAMES = ("random", "average", "bandwagon", "segment", "audience-mimicry", "follow-ring", "pod", "optimized", "gradient")
