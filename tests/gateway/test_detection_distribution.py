@@ -185,3 +185,18 @@ def test_learned_reference_does_not_hold_honest_tails_to_the_trimmed_rate():
     assert len(flagged) <= 1, sorted(flagged)
     thief = rng.uniform(X.min(axis=0), X.max(axis=0), (60, X.shape[1]))
     assert det.observe("thief", thief)  # uniform rows are still caught against the learned reference
+
+
+def test_detection_duty_is_checked_and_pacing_keeps_every_row(tmp_path):
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    schema = Schema([Feature("a", "real", 0, 1), Feature("b", "real", 0, 1)])
+    policy = load_policy({"detection": {"action": "block"}})
+    from mlsiege.gateway.audit import AuditLog
+
+    AuditLog(url).close()
+    with pytest.raises(ConfigError, match="duty"):
+        DetectionService(url, schema, policy, duty=0.0, start=False)
+    _feed(open_database(url), "k", np.random.default_rng(0).uniform(0, 1, (200, 2)).tolist(), 1)
+    paced = DetectionService(url, schema, policy, duty=0.2, start=False)
+    assert paced.step() == 200  # pausing between slices of work loses no row
+    paced.close()

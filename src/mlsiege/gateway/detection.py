@@ -42,12 +42,13 @@ import pandas as pd
 
 from mlsiege.defenses.serving.alerts import Alert
 from mlsiege.defenses.serving.monitor import QueryMonitor
-from mlsiege.errors import DataValidationError, MlsiegeError
+from mlsiege.errors import ConfigError, DataValidationError, MlsiegeError
 from mlsiege.gateway.store import BlockStore, open_database
 
 __all__ = ["DetectionService", "load_reference"]
 
 log = logging.getLogger("mlsiege.gateway")
+_SLICE = 0.02  # seconds of detection work between two pauses
 
 def load_reference(path: str | Path, schema: Any, *, max_rows: int = 20_000, seed: int = 0) -> np.ndarray:
     """Real rows (CSV or Parquet, e.g. the training data) in attack space, for the distribution tests.
@@ -102,17 +103,22 @@ class DetectionService:
         Called with ``(alert, action, audit_id)`` for each new alert, by the lease holder only.
     interval, lease_ttl, replay_rows
         Poll period (seconds), lease lifetime, rows replayed when taking the lease.
+    duty
+        Largest share of wall time detection works while it catches up (it pauses after each
+        slice of work so that requests served by the same process keep their latency; 1: no pause).
     """
 
     def __init__(self, url: str, schema: Any, policy: Any, *, blocks: BlockStore | None = None,
                  reference: np.ndarray | None = None, on_alert: Callable[[Alert, str, int], None] | None = None,
                  interval: float = 0.2, lease_ttl: float = 5.0, replay_rows: int = 50_000,
-                 start: bool = True) -> None:
+                 duty: float = 0.5, start: bool = True) -> None:
+        if not 0 < duty <= 1:
+            raise ConfigError(f"detection duty must be in (0, 1], got {duty}")
         self.schema, self.policy, self.reference = schema, policy, reference
         self.db = open_database(url)
         self.blocks = blocks if blocks is not None else BlockStore(self.db)
         self.on_alert = on_alert
-        self.interval, self.lease_ttl, self.replay_rows = interval, lease_ttl, replay_rows
+        self.interval, self.lease_ttl, self.replay_rows, self.duty = interval, lease_ttl, replay_rows, duty
         self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.monitor: QueryMonitor | None = None
         self.leader = False
@@ -200,6 +206,7 @@ class DetectionService:
 
     def _follow(self, batch: int = 2000) -> int:
         seen = 0
+        since = time.perf_counter()
         while self.leader:
             recs = self.db.query(
                 "SELECT id, key_id, request, response, rows_n FROM audit WHERE id > :c AND path = '/v1/predict' "
@@ -207,6 +214,12 @@ class DetectionService:
             for rec in recs:
                 seen += self._observe(rec)
                 self.cursor = rec["id"]
+                busy = time.perf_counter() - since
+                if self.duty < 1.0 and busy >= _SLICE:
+                    # detection shares the process (and its GIL) with serving: after each slice of
+                    # work it yields for long enough that it takes at most ``duty`` of the time
+                    time.sleep(busy * (1.0 - self.duty) / self.duty)
+                    since = time.perf_counter()
             if len(recs) < batch:
                 return seen
         return seen
