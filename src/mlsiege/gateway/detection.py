@@ -27,7 +27,6 @@ database to resume.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -43,6 +42,7 @@ import pandas as pd
 from mlsiege.defenses.serving.alerts import Alert
 from mlsiege.defenses.serving.monitor import QueryMonitor
 from mlsiege.errors import ConfigError, DataValidationError, MlsiegeError
+from mlsiege.extras import require
 from mlsiege.gateway.store import BlockStore, open_database
 
 __all__ = ["DetectionService", "load_reference"]
@@ -116,6 +116,9 @@ class DetectionService:
             raise ConfigError(f"detection duty must be in (0, 1], got {duty}")
         self.schema, self.policy, self.reference = schema, policy, reference
         self.db = open_database(url)
+        # the stored bodies are re-read here: orjson parses a 0.4 MB batch about 3x faster than json,
+        # in one call that holds the GIL (pacing cannot split it), so serving waits less behind it
+        self._loads = require("orjson", extra="web").loads
         self.blocks = blocks if blocks is not None else BlockStore(self.db)
         self.on_alert = on_alert
         self.interval, self.lease_ttl, self.replay_rows, self.duty = interval, lease_ttl, replay_rows, duty
@@ -227,7 +230,7 @@ class DetectionService:
     # ----------------------------------------------------------------- one record
     def _rows(self, rec: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None] | None:
         try:
-            rows = json.loads(rec["request"])["rows"]
+            rows = self._loads(rec["request"])["rows"]
             if self._numeric:
                 X = np.array([[r[n] for n in self.schema.names] for r in rows], dtype=float)
             else:
@@ -236,7 +239,7 @@ class DetectionService:
             return None  # answered, so it parsed then; a record we cannot read is skipped
         labels = None
         with contextlib.suppress(ValueError, KeyError, TypeError):
-            preds = json.loads(rec["response"])["predictions"]
+            preds = self._loads(rec["response"])["predictions"]
             got = [p.get("label") if isinstance(p, dict) else None for p in preds]
             if len(got) == len(X) and all(g is not None for g in got):
                 labels = np.asarray(got, dtype=object)
